@@ -1,0 +1,97 @@
+"""Turn pydantic's validation errors into the messages an analyst reads.
+
+Every error names its place in the file, `offers[2].lead_time: must be >= 0`, and every error
+in the file is reported at once (MODEL.md section 1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+
+class InputError(Exception):
+    """Bad input: a list of located messages. The CLI prints them and exits with code 2."""
+
+    def __init__(self, messages: list[str], source: str | None = None):
+        self.messages = messages
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(where + "; ".join(messages))
+
+
+def place(loc: tuple | list) -> str:
+    """('offers', 2, 'lead_time') -> 'offers[2].lead_time'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int) and out and not out.endswith("."):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(instance)"
+
+
+_SHORT = {
+    "greater_than_equal": "must be >= {ge}",
+    "greater_than": "must be > {gt}",
+    "less_than_equal": "must be <= {le}",
+    "less_than": "must be < {lt}",
+    "extra_forbidden": "unknown key (not part of the instance format)",
+    "missing": "required",
+    "finite_number": "must be a finite number (no NaN or infinity)",
+    "int_from_float": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "int_type": "must be a whole number",
+    "string_type": "must be text",
+    "bool_type": "must be true or false",
+    "dict_type": "must be a mapping",
+    "list_type": "must be a list",
+    "model_type": "must be a mapping",
+    "model_attributes_type": "must be a mapping",
+    "string_pattern_mismatch": "must match {pattern}",
+    "string_too_short": "must not be empty",
+}
+
+
+def _message(err: dict[str, Any]) -> str:
+    ctx = err.get("ctx") or {}
+    template = _SHORT.get(err["type"])
+    if err["type"] == "literal_error":
+        return f"must be one of {ctx.get('expected')}, got {err.get('input')!r}"
+    if err["type"] == "string_pattern_mismatch":
+        return f"{err.get('input')!r} is not valid here ({err['msg'].lower()})"
+    if template:
+        try:
+            msg = template.format(**ctx)
+        except (KeyError, IndexError):
+            msg = err["msg"]
+        if err["type"] in ("float_parsing", "int_parsing", "float_type", "int_type", "string_type"):
+            msg += f", got {err.get('input')!r}"
+        return msg
+    return err["msg"]
+
+
+def _clean_loc(loc: tuple) -> tuple:
+    # pydantic names union branches and dict keys in the location; an analyst only wants the path
+    return tuple(
+        p for p in loc
+        if not (isinstance(p, str) and (p in ("str", "list[str]", "float", "int") or p.startswith("function-")
+                                       or p.endswith("[key]")))
+    )
+
+
+def messages(error: ValidationError) -> list[str]:
+    """All errors of a ValidationError as `place: message` lines, in file order."""
+    out: list[str] = []
+    for err in error.errors(include_url=False):
+        loc = _clean_loc(tuple("from" if p == "from_" else p for p in err["loc"]))
+        if err["type"] == "rules":
+            for sub_loc, msg in err["ctx"]["errors"]:
+                out.append(f"{place(loc + tuple(sub_loc))}: {msg}")
+        else:
+            out.append(f"{place(loc)}: {_message(err)}")
+    seen: set[str] = set()
+    return [m for m in out if not (m in seen or seen.add(m))]

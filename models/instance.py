@@ -1,0 +1,420 @@
+"""The instance: what an analyst writes in YAML or JSON (MODEL.md section 1).
+
+These pydantic models are the single source of truth for the instance format: validation,
+its error messages, the JSON Schema (`plan schema instance`) and the reference docs all come
+from here. Defaults live here and nowhere else.
+
+Units: money in the instance `currency` unless an offer names its own; performance in dense
+peak TFLOPS (TOPS for int8) per GPU; memory in GB; power in W (chips) or kW (offers, site);
+periods are whole numbers 1..T.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+# --------------------------------------------------------------------------- vocabulary
+
+METRICS = ("bf16_tflops", "fp32_tflops", "fp64_tflops", "memory_gb", "gpus")
+FLOP_METRICS = ("bf16_tflops", "fp32_tflops", "fp64_tflops")
+
+Metric = Literal["bf16_tflops", "fp32_tflops", "fp64_tflops", "memory_gb", "gpus"]
+Period = Annotated[int, Field(ge=1, description="A period number, 1..T.")]
+NonNegative = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+CountryCode = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code, e.g. CN, US."),
+]
+CurrencyCode = Annotated[
+    str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code, e.g. CNY, USD.")
+]
+
+
+class Strict(BaseModel):
+    """Base of every instance model: unknown keys are an error, NaN and infinity are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+
+
+def _schedule(description: str):
+    return Field(
+        default=None,
+        description=description
+        + " A step function: {period: value} holds from its period until the next key; before"
+        " the first key it does not apply. A scalar means {1: value}.",
+    )
+
+
+Schedule = dict[Period, NonNegative]
+
+
+def as_schedule(value: Any) -> Any:
+    """A scalar schedule means {1: value} (MODEL.md section 1)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {1: value}
+    return value
+
+
+def schedule_value(schedule: dict[int, float] | None, period: int) -> float | None:
+    """Value of a step-function schedule in `period`, or None before its first key."""
+    if not schedule:
+        return None
+    keys = [k for k in schedule if k <= period]
+    return schedule[max(keys)] if keys else None
+
+
+# --------------------------------------------------------------------------- sections
+
+
+class Horizon(Strict):
+    periods: int = Field(ge=1, description="T, the number of periods (months); numbered 1..T.")
+    start: str | None = Field(
+        default=None,
+        description="Label of period 1 as YYYY-MM; reports then show month names.",
+    )
+    hours_per_period: float = Field(default=730, gt=0, description="Hours in one period.")
+    discount_rate: float = Field(
+        default=0.0, ge=0, description="Discount rate per period: df(t) = (1+r)^-(t-1)."
+    )
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _month(cls, value: Any) -> Any:
+        if isinstance(value, date):  # YAML reads 2023-04-01 as a date
+            return f"{value.year:04d}-{value.month:02d}"
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _month_format(cls, value: str | None) -> str | None:
+        if value is not None:
+            match = re.fullmatch(r"(\d{4})-(\d{1,2})", value)
+            if not match or not 1 <= int(match.group(2)) <= 12:
+                raise PydanticCustomError("month", "must be a month as YYYY-MM, got {value!r}", {"value": value})
+            return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
+        return value
+
+
+class Buyer(Strict):
+    country: CountryCode = Field(description="Where the buyer is; decides export controls.")
+
+
+class Compliance(Strict):
+    regime: str = Field(
+        default="none",
+        description="Export-control regime: none | us-2022-10 | us-2023-10 (or any regime file"
+        " shipped in optimizer/regimes/).",
+    )
+
+
+class Chip(Strict):
+    id: str = Field(min_length=1, description="Unique chip id, referenced by offers.")
+    vendor: str | None = Field(default=None, description="Design owner, e.g. NVIDIA.")
+    origin: CountryCode | None = Field(
+        default=None,
+        description="Country of the design owner; missing is treated as foreign to every buyer.",
+    )
+    bf16_tflops: NonNegative = Field(default=0, description="Dense BF16 peak per GPU, TFLOPS.")
+    fp32_tflops: NonNegative = Field(default=0, description="FP32 peak per GPU, TFLOPS.")
+    fp64_tflops: NonNegative = Field(default=0, description="FP64 peak per GPU, TFLOPS.")
+    fp8_tflops: NonNegative = Field(default=0, description="Dense FP8 peak per GPU, TFLOPS.")
+    int8_tops: NonNegative = Field(default=0, description="Dense INT8 peak per GPU, TOPS.")
+    memory_gb: NonNegative = Field(default=0, description="Memory per GPU, GB.")
+    tdp_w: NonNegative = Field(default=0, description="Board power per GPU, W.")
+    interconnect_gbps: NonNegative | None = Field(
+        default=None, description="Bidirectional chip-to-chip bandwidth, GB/s (export rules)."
+    )
+    tpp: NonNegative | None = Field(
+        default=None,
+        description="Total processing performance (export rules); derived from the peaks when"
+        " absent (MODEL.md section 4).",
+    )
+    die_area_mm2: NonNegative | None = Field(
+        default=None, description="Die area, mm^2, for performance density (export rules)."
+    )
+    efficiency: NonNegative = Field(
+        default=1.0,
+        description="Software maturity: multiplies the *_tflops metrics in the plan (not in TPP).",
+    )
+    ecosystem: str | None = Field(default=None, description="Free label, e.g. cuda, cann.")
+    export_control: Literal["auto", "allowed", "blocked"] = Field(
+        default="auto",
+        description="auto: decided by the regime; allowed / blocked: override the regime.",
+    )
+    source: str | None = Field(default=None, description="Where the figures come from.")
+    notes: str | None = Field(default=None, description="Free text.")
+
+
+class PriceBreak(Strict):
+    min_units: int = Field(gt=1, description="Order size from which this price applies.")
+    unit_price: NonNegative = Field(description="Price per unit for orders of this size or more.")
+
+
+class Offer(Strict):
+    id: str = Field(min_length=1, description="Unique offer id.")
+    chip: str = Field(description="Id of the chip this offer sells or leases.")
+    kind: Literal["buy", "lease"] = Field(description="buy: owned from arrival to the end; lease: a term.")
+    gpus_per_unit: int = Field(default=1, ge=1, description="GPUs in one unit (server, instance).")
+    unit_price: NonNegative = Field(
+        description="buy: price per unit; lease: price per unit per active period."
+    )
+    currency: CurrencyCode | None = Field(
+        default=None, description="Currency of this offer's money; the instance currency or a key of fx."
+    )
+    lead_time: int = Field(default=0, ge=0, description="Periods from order (or lease start) to availability.")
+    term: int = Field(default=1, ge=1, description="Lease only: active periods per contract.")
+    min_order: int = Field(default=1, ge=1, description="Least units in one order or lease start.")
+    max_per_period: int | None = Field(default=None, ge=0, description="Most units ordered/started in one period.")
+    max_total: int | None = Field(default=None, ge=0, description="Most units ordered/started over the horizon.")
+    available_from: Period = Field(default=1, description="First period an order/start may be placed.")
+    available_until: Period | None = Field(default=None, description="Last period an order/start may be placed; default T.")
+    fixed_cost: NonNegative = Field(default=0, description="Paid once if any unit of this offer is ever ordered/started.")
+    price_breaks: list[PriceBreak] = Field(
+        default_factory=list,
+        description="All-units prices by the size of one order/start; min_units strictly increasing.",
+    )
+    power_kw: NonNegative | None = Field(
+        default=None, description="Buy only: wall power per unit, kW; default tdp_w * gpus_per_unit / 1000."
+    )
+    residual_value: Share = Field(
+        default=0, description="Buy only: share of purchase cost credited after the horizon."
+    )
+    location: CountryCode | None = Field(
+        default=None, description="Where the hardware runs; default buyer.country."
+    )
+    tags: list[str] = Field(default_factory=list, description="Free labels, selectable by policies.")
+    source: str | None = Field(default=None, description="Where the price comes from.")
+    notes: str | None = Field(default=None, description="Free text.")
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> "Offer":
+        errors = []
+        fields = self.model_fields_set
+        if self.kind == "buy" and "term" in fields and self.term != 1:
+            errors.append((("term",), "only lease offers have a term"))
+        if self.kind == "lease":
+            if "power_kw" in fields and self.power_kw:
+                errors.append((("power_kw",), "only buy offers draw site power"))
+            if "residual_value" in fields and self.residual_value:
+                errors.append((("residual_value",), "only buy offers have a residual value"))
+        for i in range(1, len(self.price_breaks)):
+            if self.price_breaks[i].min_units <= self.price_breaks[i - 1].min_units:
+                errors.append(
+                    (("price_breaks", i, "min_units"), "must be strictly greater than the previous break's")
+                )
+        if errors:
+            raise _rule_errors(errors)
+        return self
+
+
+Select = dict[
+    Literal["vendor", "origin", "ecosystem", "chip", "offer", "kind", "tag"], str | list[str]
+]
+
+
+class Requirement(Strict):
+    id: str | None = Field(default=None, description="Optional id, for --set/--param paths and reports.")
+    metric: Metric = Field(description="What is required.")
+    schedule: Schedule | None = _schedule("Capacity required in each period.")
+    work_flop: NonNegative | None = Field(
+        default=None,
+        description="Cumulative work, FLOP, to be done between `from` and `until` (only *_tflops metrics).",
+    )
+    from_: Period | None = Field(default=None, alias="from", description="First period of the work; default 1.")
+    until: Period | None = Field(default=None, description="Last period of the work; default T.")
+    utilization: float = Field(default=1.0, gt=0, le=1, description="Share of peak the work achieves.")
+
+    _scalar = field_validator("schedule", mode="before")(classmethod(lambda cls, v: as_schedule(v)))
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Requirement":
+        errors = []
+        if (self.schedule is None) == (self.work_flop is None):
+            errors.append(((), "needs exactly one of `schedule` and `work_flop`"))
+        if self.work_flop is not None and self.metric not in FLOP_METRICS:
+            errors.append((("work_flop",), f"only with a *_tflops metric, not {self.metric}"))
+        if self.schedule is None and (self.from_ is not None or self.until is not None) and self.work_flop is None:
+            pass
+        if self.work_flop is None and ("from_" in self.model_fields_set or "until" in self.model_fields_set
+                                       or "utilization" in self.model_fields_set):
+            errors.append(((), "`from`, `until` and `utilization` go with `work_flop`"))
+        if errors:
+            raise _rule_errors(errors)
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "work" if self.work_flop is not None else "capacity"
+
+
+class Budget(Strict):
+    total: NonNegative | None = Field(
+        default=None,
+        description="Cap on all cash paid: purchases, lease bills (also past T), power and fixed"
+        " costs, undiscounted, before residual credit.",
+    )
+    per_period: Schedule | None = _schedule("Cap on cash paid in each period (fixed costs excluded).")
+
+    _scalar = field_validator("per_period", mode="before")(classmethod(lambda cls, v: as_schedule(v)))
+
+
+class Site(Strict):
+    power_kw: Schedule | None = _schedule("Cap on owned hardware's wall power times PUE, kW.")
+    pue: float = Field(default=1.0, gt=0, description="Power usage effectiveness of the site.")
+    energy_price: NonNegative = Field(default=0, description="Price per kWh, instance currency.")
+
+    _scalar = field_validator("power_kw", mode="before")(classmethod(lambda cls, v: as_schedule(v)))
+
+
+class Policy(Strict):
+    name: str = Field(min_length=1, description="Name of the policy, for reports.")
+    metric: Metric = Field(description="The metric whose share is bounded.")
+    select: Select = Field(
+        description="Offers counted: each key must match (chip fields vendor/origin/ecosystem;"
+        " the offer's chip/offer id/kind; `tag` in its tags); a list matches any of its values."
+    )
+    min_share: Share | None = Field(default=None, description="Least share of capacity, every period.")
+    max_share: Share | None = Field(default=None, description="Most share of capacity, every period.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "Policy":
+        if self.min_share is None and self.max_share is None:
+            raise _rule_errors([((), "needs min_share and/or max_share")])
+        if self.min_share is not None and self.max_share is not None and self.min_share > self.max_share:
+            raise _rule_errors([(("min_share",), "must be <= max_share")])
+        return self
+
+
+class Objective(Strict):
+    sense: Literal["min_cost", "max_capacity"] = Field(
+        default="min_cost", description="min_cost, or max_capacity with least cost as tie-break."
+    )
+    metric: Metric = Field(default="bf16_tflops", description="max_capacity: the metric to maximise.")
+    period: Period | None = Field(default=None, description="max_capacity: the period; default T.")
+
+
+class Instance(Strict):
+    """A procurement-planning instance (MODEL.md)."""
+
+    name: str = Field(default="instance", description="Name of the instance, for reports.")
+    description: str | None = Field(default=None, description="Free text.")
+    currency: CurrencyCode = Field(default="USD", description="Currency of every price unless an offer says otherwise.")
+    fx: dict[CurrencyCode, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict, description="Value of 1 unit of another currency in `currency`."
+    )
+    horizon: Horizon
+    buyer: Buyer | None = Field(default=None, description="Who buys; needed for export controls.")
+    compliance: Compliance = Field(default_factory=Compliance)
+    chips: list[Chip] = Field(default_factory=list)
+    offers: list[Offer] = Field(default_factory=list)
+    requirements: list[Requirement] = Field(default_factory=list)
+    budget: Budget = Field(default_factory=Budget)
+    site: Site = Field(default_factory=Site)
+    policies: list[Policy] = Field(default_factory=list)
+    objective: Objective = Field(default_factory=Objective)
+
+    @model_validator(mode="after")
+    def _references(self) -> "Instance":
+        errors = list(_reference_errors(self))
+        if errors:
+            raise _rule_errors(errors)
+        return self
+
+    # convenience views used after validation
+    @property
+    def T(self) -> int:
+        return self.horizon.periods
+
+    def chip(self, chip_id: str) -> Chip:
+        return next(c for c in self.chips if c.id == chip_id)
+
+
+# --------------------------------------------------------------------------- cross-field rules
+
+
+def _reference_errors(inst: Instance):
+    """Rules that need more than one field: unique ids, references, periods within 1..T."""
+    T = inst.horizon.periods
+
+    def in_horizon(loc, period):
+        if period is not None and not 1 <= period <= T:
+            yield loc, f"period {period} is outside the horizon 1..{T}"
+
+    for kind, items in (("chips", inst.chips), ("offers", inst.offers)):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            if item.id in seen:
+                yield (kind, i, "id"), f"duplicate id {item.id!r} (also {kind}[{seen[item.id]}])"
+            seen.setdefault(item.id, i)
+    req_ids: dict[str, int] = {}
+    for i, req in enumerate(inst.requirements):
+        if req.id is not None:
+            if req.id in req_ids:
+                yield ("requirements", i, "id"), f"duplicate id {req.id!r} (also requirements[{req_ids[req.id]}])"
+            req_ids.setdefault(req.id, i)
+    names: dict[str, int] = {}
+    for i, pol in enumerate(inst.policies):
+        if pol.name in names:
+            yield ("policies", i, "name"), f"duplicate name {pol.name!r} (also policies[{names[pol.name]}])"
+        names.setdefault(pol.name, i)
+
+    chip_ids = {c.id for c in inst.chips}
+    offer_ids = {o.id for o in inst.offers}
+    currencies = {inst.currency, *inst.fx}
+    for i, offer in enumerate(inst.offers):
+        if offer.chip not in chip_ids:
+            yield ("offers", i, "chip"), f"unknown chip {offer.chip!r}"
+        if offer.currency is not None and offer.currency not in currencies:
+            yield ("offers", i, "currency"), (
+                f"{offer.currency} is neither the instance currency ({inst.currency}) nor a key of fx"
+            )
+        yield from in_horizon(("offers", i, "available_from"), offer.available_from)
+        yield from in_horizon(("offers", i, "available_until"), offer.available_until)
+        until = offer.available_until if offer.available_until is not None else T
+        if offer.available_from <= T and until < offer.available_from:
+            yield ("offers", i, "available_until"), (
+                f"must be >= available_from ({offer.available_from})"
+            )
+    for i, req in enumerate(inst.requirements):
+        for t in req.schedule or {}:
+            yield from in_horizon(("requirements", i, "schedule", t), t)
+        yield from in_horizon(("requirements", i, "from"), req.from_)
+        yield from in_horizon(("requirements", i, "until"), req.until)
+        if req.work_flop is not None:
+            start, end = req.from_ or 1, req.until or T
+            if start <= T and end <= T and end < start:
+                yield ("requirements", i, "until"), f"must be >= from ({start})"
+    for t in inst.budget.per_period or {}:
+        yield from in_horizon(("budget", "per_period", t), t)
+    for t in inst.site.power_kw or {}:
+        yield from in_horizon(("site", "power_kw", t), t)
+    yield from in_horizon(("objective", "period"), inst.objective.period)
+    for i, pol in enumerate(inst.policies):
+        for key, known in (("chip", chip_ids), ("offer", offer_ids)):
+            values = pol.select.get(key)
+            for value in [values] if isinstance(values, str) else values or []:
+                if value not in known:
+                    yield ("policies", i, "select", key), f"unknown {key} {value!r}"
+    if inst.compliance.regime != "none" and inst.buyer is None:
+        yield ("buyer",), f"needed when compliance.regime is {inst.compliance.regime!r}"
+
+
+def _rule_errors(errors) -> PydanticCustomError:
+    """One pydantic error carrying several located rule violations (see models.errors)."""
+    return PydanticCustomError(
+        "rules",
+        "{summary}",
+        {"summary": "; ".join(msg for _, msg in errors), "errors": [(list(loc), msg) for loc, msg in errors]},
+    )

@@ -1,0 +1,122 @@
+"""The result of `plan solve` (MODEL.md section 6): the contract with the quoting service.
+
+`SCHEMA_VERSION` is bumped whenever the generated JSON Schema changes; the committed copy in
+`schemas/result.schema.json` and a test keep the two in step. Money is in the instance currency.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0.0"
+
+Status = Literal["optimal", "feasible", "infeasible", "unbounded", "time_limit"]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Cost(Out):
+    capex: float = Field(description="All purchases (buy orders), undiscounted.")
+    lease: float = Field(description="All lease bills, also those past the horizon, undiscounted.")
+    power: float = Field(description="Energy cost of owned hardware in periods 1..T.")
+    fixed: float = Field(description="Fixed costs of the offers used.")
+    residual_credit: float = Field(description="Residual value credited after the horizon, undiscounted.")
+    total_cash: float = Field(description="capex + lease + power + fixed: what budget.total caps.")
+    discounted: float = Field(description="The min_cost objective: discounted cash + fixed - discounted residual.")
+
+
+class Order(Out):
+    offer: str
+    chip: str
+    period: int = Field(description="Period the order is placed (and paid).")
+    month: str | None = Field(default=None, description="Month of `period` when horizon.start is set.")
+    arrives: int = Field(description="First period the units are available.")
+    units: int
+    gpus: int
+    unit_price: float = Field(description="Price per unit after price breaks, instance currency.")
+    cost: float = Field(description="units * unit_price.")
+
+
+class Lease(Out):
+    offer: str
+    chip: str
+    start: int = Field(description="Period the lease is started (contracted).")
+    month: str | None = None
+    first_period: int = Field(description="First active (billed, available) period.")
+    last_period: int = Field(description="Last active period; may lie past the horizon.")
+    units: int
+    gpus: int
+    unit_price: float = Field(description="Price per unit per active period after price breaks.")
+    cost: float = Field(description="units * unit_price * term: the whole commitment.")
+
+
+class CapacityRow(Out):
+    period: int
+    month: str | None = None
+    metric: str
+    available: float
+    required: float | None = Field(description="Largest capacity requirement in force, if any.")
+
+
+class WorkRow(Out):
+    requirement: str
+    metric: str
+    first_period: int
+    last_period: int
+    delivered_flop: float
+    required_flop: float
+
+
+class CashRow(Out):
+    period: int
+    month: str | None = None
+    purchases: float
+    lease: float
+    power: float
+    total: float
+    budget: float | None = None
+
+
+class Excluded(Out):
+    offer: str
+    reason: str
+    rule: str | None = Field(default=None, description="The export-control rule, when blocked by one.")
+
+
+class SolverInfo(Out):
+    name: str = "highs"
+    version: str
+    time_s: float = Field(description="HiGHS's own run time, seconds.")
+    mip_gap: float | None = Field(description="Relative gap of the plan returned (0 when proven optimal).")
+    wall_time_s: float | None = Field(default=None, description="Prepare + build + solve + extract, seconds.")
+    requested_gap: float | None = None
+    time_limit_s: float | None = None
+    threads: int | None = None
+
+
+class Result(Out):
+    schema_version: str = SCHEMA_VERSION
+    instance: str = Field(description="The instance's name.")
+    currency: str
+    status: Status
+    message: str | None = Field(default=None, description="What the status means for this instance.")
+    objective_sense: Literal["min_cost", "max_capacity"] = "min_cost"
+    objective: float | None = Field(
+        description="min_cost: the discounted cost (section 5); max_capacity: the capacity reached."
+    )
+    cost: Cost | None = None
+    orders: list[Order] = Field(default_factory=list)
+    leases: list[Lease] = Field(default_factory=list)
+    capacity: list[CapacityRow] = Field(default_factory=list)
+    work: list[WorkRow] = Field(default_factory=list)
+    cash: list[CashRow] = Field(default_factory=list)
+    excluded: list[Excluded] = Field(default_factory=list)
+    solver: SolverInfo
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in ("optimal", "feasible")

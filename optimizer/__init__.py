@@ -1,0 +1,1 @@
+"""Prepare, build, solve, extract: the planning model on Pyomo + HiGHS (MODEL.md)."""
