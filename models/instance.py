@@ -118,6 +118,16 @@ class Compliance(Strict):
         " shipped in optimizer/regimes/).",
     )
 
+    @field_validator("regime")
+    @classmethod
+    def _known_regime(cls, value: str) -> str:
+        from optimizer.compliance import known_regimes  # lazy: regimes are package data there
+
+        known = known_regimes()
+        if value not in known:
+            raise PydanticCustomError("regime", f"unknown regime {value!r} (known: {', '.join(known)})")
+        return value
+
 
 class Chip(Strict):
     id: str = Field(min_length=1, description="Unique chip id, referenced by offers.")

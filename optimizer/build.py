@@ -1,0 +1,371 @@
+r"""The planning model of MODEL.md, built from a `Prepared` instance.
+
+`build_model` calls one function per rule family, in the order of MODEL.md; each Pyomo
+component carries the rule's name, so an LP file or an infeasibility report reads like the
+contract. Notation: o offer, t period, m metric, L lead time, n[o,t] units ordered or started.
+
+Scaling (why the divisions): money is divided by `money_scale` and each metric by
+`metric_scale[m]` (see prepare._choose_scales), so costs of 1e9 and work of 1e23 FLOP sit in
+one model with coefficients near 1. Reported numbers are recomputed from the integer plan.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from optimizer.prepare import Prepared, PreparedOffer
+
+
+def build_model(p: Prepared) -> pyo.ConcreteModel:
+    """The whole model, constraint family by constraint family."""
+    m = pyo.ConcreteModel(name=p.name)
+    m.prepared = p  # read-only reference for the functions below; not a solver state
+    declare_sets(m, p)
+    order_units(m, p)
+    count_units_in_service(m, p)
+    price_orders(m, p)
+    respect_min_order(m, p)
+    pay_fixed_costs(m, p)
+    meet_capacity(m, p)
+    meet_work(m, p)
+    respect_supply_caps(m, p)
+    respect_site_power(m, p)
+    respect_policies(m, p)
+    account_cash(m, p)
+    respect_budgets(m, p)
+    set_objectives(m, p)
+    return m
+
+
+# --------------------------------------------------------------------------- sets and decisions
+
+
+def declare_sets(m, p: Prepared) -> None:
+    """Index sets: only what exists is built (STYLE.md 3)."""
+    m.PERIODS = pyo.RangeSet(1, p.T)
+    m.OFFERS = pyo.Set(initialize=[o.id for o in p.offers], ordered=True)
+    m.BUY_OFFERS = pyo.Set(initialize=[o.id for o in p.offers if o.is_buy], ordered=True)
+    m.LEASE_OFFERS = pyo.Set(initialize=[o.id for o in p.offers if not o.is_buy], ordered=True)
+    m.ORDER_SLOTS = pyo.Set(initialize=[(o.id, t) for o in p.offers for t in o.window], dimen=2, ordered=True)
+    m.OFFERS_WITH_PRICE_BREAKS = pyo.Set(initialize=[o.id for o in p.offers if o.price_breaks], ordered=True)
+    m.OFFERS_WITH_MIN_ORDER = pyo.Set(
+        initialize=[o.id for o in p.offers if o.min_order > 1 and not o.price_breaks], ordered=True
+    )
+    m.OFFERS_WITH_FIXED_COST = pyo.Set(initialize=[o.id for o in p.offers if o.fixed_cost > 0], ordered=True)
+    m.PRICE_SEGMENTS = pyo.Set(
+        initialize=[(o.id, t, k) for o in p.offers if o.price_breaks for t in o.window
+                    for k in range(len(o.segments()))],
+        dimen=3, ordered=True,
+    )
+
+
+def order_units(m, p: Prepared) -> None:
+    """n[o,t] in Z+, for t in W(o); `max_per_period` is its upper bound (MODEL.md 3.3)."""
+
+    def bounds(_, o, t):
+        return (0, p.offer(o).max_per_period)
+
+    m.units = pyo.Var(m.ORDER_SLOTS, domain=pyo.NonNegativeIntegers, bounds=bounds)
+
+
+def count_units_in_service(m, p: Prepared) -> None:
+    r"""Units available in each period, kept as a stock so rows stay sparse.
+
+    .. math::
+        s_{o,t} = s_{o,t-1} + n_{o,t-L} - [\text{lease}]\, n_{o,t-L-term}, \quad s_{o,0} = 0
+
+    which equals own[o,t] (buy) and lse[o,t] (lease) of MODEL.md section 3.
+    """
+    m.in_service = pyo.Var(m.OFFERS, m.PERIODS, domain=pyo.NonNegativeReals)
+
+    def stock(_, o, t):
+        offer = p.offer(o)
+        arriving = m.units[o, t - offer.lead_time] if (o, t - offer.lead_time) in m.ORDER_SLOTS else 0
+        leaving = 0
+        if not offer.is_buy and (o, t - offer.lead_time - offer.term) in m.ORDER_SLOTS:
+            leaving = m.units[o, t - offer.lead_time - offer.term]
+        previous = m.in_service[o, t - 1] if t > 1 else 0
+        return m.in_service[o, t] == previous + arriving - leaving
+
+    m.count_units_in_service = pyo.Constraint(m.OFFERS, m.PERIODS, rule=stock)
+
+
+def capacity(m, p: Prepared, metric: str, t: int):
+    """cap[m,t] / metric_scale[m] = sum_o perf[o,m] * s[o,t] / metric_scale[m]."""
+    scale = p.metric_scale[metric]
+    return sum(o.perf[metric] / scale * m.in_service[o.id, t] for o in p.offers if metric in o.perf)
+
+
+# --------------------------------------------------------------------------- prices
+
+
+def price_orders(m, p: Prepared) -> None:
+    r"""All-units price breaks: one order falls in exactly one size segment k.
+
+    .. math::
+        n_{o,t} = \sum_k q_{o,t,k}, \quad lo_k z_{o,t,k} \le q_{o,t,k} \le hi_k z_{o,t,k},
+        \quad \sum_k z_{o,t,k} \le 1
+
+    and the order costs sum_k price_k q_{o,t,k}. The last segment is open above; its hi is the
+    offer's order bound M (prepare.order_bounds). Segments start at min_order, so the minimum
+    order holds here too.
+    """
+    m.segment_units = pyo.Var(m.PRICE_SEGMENTS, domain=pyo.NonNegativeReals)
+    m.segment_chosen = pyo.Var(m.PRICE_SEGMENTS, domain=pyo.Binary)
+
+    def split(_, o, t):
+        ks = range(len(p.offer(o).segments()))
+        return m.units[o, t] == sum(m.segment_units[o, t, k] for k in ks)
+
+    def lowest(_, o, t, k):
+        lo, _hi, _price = p.offer(o).segments()[k]
+        return m.segment_units[o, t, k] >= lo * m.segment_chosen[o, t, k]
+
+    def highest(_, o, t, k):
+        offer = p.offer(o)
+        _lo, hi, _price = offer.segments()[k]
+        return m.segment_units[o, t, k] <= (hi if hi is not None else offer.order_bound) * m.segment_chosen[o, t, k]
+
+    def one_segment(_, o, t):
+        ks = range(len(p.offer(o).segments()))
+        return sum(m.segment_chosen[o, t, k] for k in ks) <= 1
+
+    slots = [(o, t) for (o, t) in m.ORDER_SLOTS if o in m.OFFERS_WITH_PRICE_BREAKS]
+    m.PRICED_SLOTS = pyo.Set(initialize=slots, dimen=2, ordered=True)
+    m.price_orders_split = pyo.Constraint(m.PRICED_SLOTS, rule=split)
+    m.price_orders_lowest = pyo.Constraint(m.PRICE_SEGMENTS, rule=lowest)
+    m.price_orders_highest = pyo.Constraint(m.PRICE_SEGMENTS, rule=highest)
+    m.price_orders_one_segment = pyo.Constraint(m.PRICED_SLOTS, rule=one_segment)
+
+
+def order_cost(m, p: Prepared, o: str, t: int):
+    """Cost of the order/start (o,t), scaled money: price(n) * n."""
+    offer = p.offer(o)
+    if offer.price_breaks:
+        return sum(price / p.money_scale * m.segment_units[o, t, k]
+                   for k, (_lo, _hi, price) in enumerate(offer.segments()))
+    return offer.unit_price / p.money_scale * m.units[o, t]
+
+
+# --------------------------------------------------------------------------- order rules
+
+
+def respect_min_order(m, p: Prepared) -> None:
+    r"""Minimum order (MODEL.md 3.4): n = 0 or n >= min_order.
+
+    .. math:: min\_order \cdot y_{o,t} \le n_{o,t} \le M_o \, y_{o,t}
+
+    M_o is the order bound of prepare.order_bounds. Offers with price breaks get the same rule
+    from their segments.
+    """
+    slots = [(o, t) for (o, t) in m.ORDER_SLOTS if o in m.OFFERS_WITH_MIN_ORDER]
+    m.MIN_ORDER_SLOTS = pyo.Set(initialize=slots, dimen=2, ordered=True)
+    m.order_placed = pyo.Var(m.MIN_ORDER_SLOTS, domain=pyo.Binary)
+    m.respect_min_order_low = pyo.Constraint(
+        m.MIN_ORDER_SLOTS, rule=lambda _, o, t: m.units[o, t] >= p.offer(o).min_order * m.order_placed[o, t]
+    )
+    m.respect_min_order_high = pyo.Constraint(
+        m.MIN_ORDER_SLOTS, rule=lambda _, o, t: m.units[o, t] <= p.offer(o).order_bound * m.order_placed[o, t]
+    )
+
+
+def pay_fixed_costs(m, p: Prepared) -> None:
+    r"""Fixed cost once if the offer is used: n_{o,t} <= M_o u_o for every t in W(o).
+
+    Where the order already has a binary (a segment or a minimum-order flag) that binary is
+    linked instead, which is tighter: z_{o,t,k} <= u_o, y_{o,t} <= u_o.
+    """
+    m.offer_used = pyo.Var(m.OFFERS_WITH_FIXED_COST, domain=pyo.Binary)
+    slots = [(o, t) for (o, t) in m.ORDER_SLOTS if o in m.OFFERS_WITH_FIXED_COST]
+    m.FIXED_COST_SLOTS = pyo.Set(initialize=slots, dimen=2, ordered=True)
+
+    def link(_, o, t):
+        offer = p.offer(o)
+        if offer.price_breaks:
+            ks = range(len(offer.segments()))
+            return sum(m.segment_chosen[o, t, k] for k in ks) <= m.offer_used[o]
+        if o in m.OFFERS_WITH_MIN_ORDER:
+            return m.order_placed[o, t] <= m.offer_used[o]
+        return m.units[o, t] <= offer.order_bound * m.offer_used[o]
+
+    m.pay_fixed_costs = pyo.Constraint(m.FIXED_COST_SLOTS, rule=link)
+
+
+# --------------------------------------------------------------------------- requirements
+
+
+def meet_capacity(m, p: Prepared) -> None:
+    """Capacity requirement (MODEL.md 3.1): cap[m,t] >= schedule(t) where the schedule applies."""
+    rows = [(i, t) for i, req in enumerate(p.capacity_requirements) for t in req.required
+            if req.required[t] > 0]
+    m.CAPACITY_ROWS = pyo.Set(initialize=rows, dimen=2, ordered=True)
+
+    def rule(_, i, t):
+        req = p.capacity_requirements[i]
+        cap = capacity(m, p, req.metric, t)
+        rhs = req.required[t] / p.metric_scale[req.metric]
+        if isinstance(cap, (int, float)):
+            return pyo.Constraint.Infeasible  # nothing eligible provides this metric
+        return cap >= rhs
+
+    m.meet_capacity = pyo.Constraint(m.CAPACITY_ROWS, rule=rule)
+
+
+def meet_work(m, p: Prepared) -> None:
+    r"""Work requirement (MODEL.md 3.2), divided by 1e12 * 3600 * hours * utilization:
+
+    .. math:: \sum_{t=from}^{until} cap_{m,t} \ge work\_flop / (10^{12} \cdot 3600 \cdot h \cdot u)
+    """
+    rows = [i for i, req in enumerate(p.work_requirements) if req.work_flop > 0]
+    m.WORK_ROWS = pyo.Set(initialize=rows, ordered=True)
+
+    def rule(_, i):
+        req = p.work_requirements[i]
+        total = sum(capacity(m, p, req.metric, t) for t in range(req.first, req.last + 1))
+        if isinstance(total, (int, float)):
+            return pyo.Constraint.Infeasible
+        return total >= req.capacity_periods / p.metric_scale[req.metric]
+
+    m.meet_work = pyo.Constraint(m.WORK_ROWS, rule=rule)
+
+
+# --------------------------------------------------------------------------- supply, site, policy
+
+
+def respect_supply_caps(m, p: Prepared) -> None:
+    """Supply caps (MODEL.md 3.3): sum_t n[o,t] <= max_total (max_per_period is a bound of n)."""
+    capped = [o.id for o in p.offers if o.max_total is not None]
+    m.OFFERS_WITH_MAX_TOTAL = pyo.Set(initialize=capped, ordered=True)
+    m.respect_supply_caps = pyo.Constraint(
+        m.OFFERS_WITH_MAX_TOTAL,
+        rule=lambda _, o: sum(m.units[o, t] for t in p.offer(o).window) <= p.offer(o).max_total,
+    )
+
+
+def respect_site_power(m, p: Prepared) -> None:
+    """Site power (MODEL.md 3.5): sum_{o buy} own[o,t] * power_kw[o] * pue <= site.power_kw(t)."""
+    drawing = [o for o in p.offers if o.is_buy and o.power_kw > 0]
+    scale = max([o.power_kw * p.pue for o in drawing], default=1.0)
+    rows = [t for t in p.site_power_kw if drawing]
+    m.SITE_POWER_ROWS = pyo.Set(initialize=rows, ordered=True)
+    m.respect_site_power = pyo.Constraint(
+        m.SITE_POWER_ROWS,
+        rule=lambda _, t: sum(o.power_kw * p.pue / scale * m.in_service[o.id, t] for o in drawing)
+        <= p.site_power_kw[t] / scale,
+    )
+
+
+def respect_policies(m, p: Prepared) -> None:
+    r"""Policy shares (MODEL.md 3.6), every period:
+
+    .. math:: \sum_{o \in sel} perf_{o,m} s_{o,t} \ge min\_share \cdot cap_{m,t}
+              \quad\text{and}\quad \le max\_share \cdot cap_{m,t}
+    """
+    rows = []
+    for i, pol in enumerate(p.policies):
+        if not any(pol.metric in o.perf for o in p.offers):
+            continue  # cap[m,t] is 0 for every plan: both sides are 0
+        for bound in ("min", "max"):
+            if getattr(pol, f"{bound}_share") is not None:
+                rows += [(i, bound, t) for t in range(1, p.T + 1)]
+    m.POLICY_ROWS = pyo.Set(initialize=rows, dimen=3, ordered=True)
+
+    def rule(_, i, bound, t):
+        pol = p.policies[i]
+        selected = set(pol.offers)
+        scale = p.metric_scale[pol.metric]
+        chosen = sum(o.perf[pol.metric] / scale * m.in_service[o.id, t]
+                     for o in p.offers if o.id in selected and pol.metric in o.perf)
+        total = capacity(m, p, pol.metric, t)
+        if bound == "min":
+            return chosen - pol.min_share * total >= 0
+        return chosen - pol.max_share * total <= 0
+
+    m.respect_policies = pyo.Constraint(m.POLICY_ROWS, rule=rule)
+
+
+# --------------------------------------------------------------------------- money
+
+
+def account_cash(m, p: Prepared) -> None:
+    """cash(t) = purchases placed in t + lease bills falling in t + power in t (MODEL.md 5).
+
+    Lease bills run over the term's active periods s+L .. s+L+term-1, also past T.
+    Kept as expressions (scaled money), used by budgets and the objective.
+    """
+    last = p.last_billed_period
+    m.CASH_PERIODS = pyo.RangeSet(1, last)
+    energy = p.pue * p.hours_per_period * p.energy_price / p.money_scale
+
+    def cash(_, t):
+        terms = []
+        for o in p.offers:
+            if o.is_buy:
+                if t in o.window:
+                    terms.append(order_cost(m, p, o.id, t))
+                if t <= p.T and o.power_kw > 0 and energy > 0:
+                    terms.append(o.power_kw * energy * m.in_service[o.id, t])
+            else:
+                for s in o.window:
+                    if s + o.lead_time <= t <= s + o.lead_time + o.term - 1:
+                        terms.append(order_cost(m, p, o.id, s))
+        return sum(terms)
+
+    m.cash = pyo.Expression(m.CASH_PERIODS, rule=cash)
+    m.fixed_costs = pyo.Expression(
+        expr=sum(p.offer(o).fixed_cost / p.money_scale * m.offer_used[o] for o in m.OFFERS_WITH_FIXED_COST)
+    )
+    m.residual_credit = pyo.Expression(
+        expr=sum(p.offer(o).residual_value * order_cost(m, p, o, t)
+                 for (o, t) in m.ORDER_SLOTS if p.offer(o).is_buy and p.offer(o).residual_value > 0)
+    )
+
+
+def respect_budgets(m, p: Prepared) -> None:
+    """Budgets (MODEL.md 5): cash(t) <= per_period(t) where it applies, for t <= T; and
+    all purchases + all lease bills + all power + fixed costs <= total (undiscounted)."""
+    m.BUDGET_ROWS = pyo.Set(initialize=sorted(p.budget_per_period), ordered=True)
+    m.respect_budget_per_period = pyo.Constraint(
+        m.BUDGET_ROWS, rule=lambda _, t: m.cash[t] <= p.budget_per_period[t] / p.money_scale
+    )
+    if p.budget_total is not None:
+        m.respect_budget_total = pyo.Constraint(
+            expr=sum(m.cash[t] for t in m.CASH_PERIODS) + m.fixed_costs <= p.budget_total / p.money_scale
+        )
+
+
+def set_objectives(m, p: Prepared) -> None:
+    """min_cost: sum_t df(t) cash(t) + fixed - df(T+1) residual (MODEL.md 5).
+
+    max_capacity maximises cap[metric, period] first (`max_capacity`, deactivated unless asked
+    for); solve.py then fixes that capacity and minimises cost.
+    """
+    m.total_cost = pyo.Objective(
+        expr=sum(p.discount[t] * m.cash[t] for t in m.CASH_PERIODS) + m.fixed_costs
+        - p.discount[p.T + 1] * m.residual_credit,
+        sense=pyo.minimize,
+    )
+    if p.sense == "max_capacity":
+        m.capacity_reached = pyo.Expression(expr=capacity(m, p, p.objective_metric, p.objective_period))
+        m.max_capacity = pyo.Objective(expr=m.capacity_reached, sense=pyo.maximize)
+        m.total_cost.deactivate()
+
+
+def hold_capacity(m, p: Prepared, reached_scaled: float) -> None:
+    """Second stage of max_capacity: keep the capacity reached, then least cost."""
+    # a relative 1e-9 slack: the capacity is a sum of integers times perf, so no other plan
+    # lies between; without it HiGHS's tolerances could cut off the optimum
+    m.hold_capacity = pyo.Constraint(expr=m.capacity_reached >= reached_scaled - 1e-9 * max(1.0, abs(reached_scaled)))
+    m.max_capacity.deactivate()
+    m.total_cost.activate()
+
+
+def offers_at_bound(m, p: Prepared, units: dict[tuple[str, int], int]) -> list[PreparedOffer]:
+    """Offers whose heuristic order bound is reached by the plan (then solve doubles it)."""
+    hit = []
+    for o in p.offers:
+        if o.bound_from_data or not (o.price_breaks or o.min_order > 1 or o.fixed_cost > 0):
+            continue
+        if any(units.get((o.id, t), 0) >= o.order_bound for t in o.window):
+            hit.append(o)
+    return hit

@@ -1,0 +1,392 @@
+"""Data preparation: everything the model needs, computed once before it is built.
+
+Currencies become the instance currency, chip specs become per-unit contributions, export
+controls and order windows decide which offers are eligible, schedules become per-period
+values, and scale factors are chosen for the solver. The result is a plain, testable object;
+the model builder reads it and nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from models.instance import FLOP_METRICS, METRICS, Instance, Offer, schedule_value
+
+SECONDS_PER_HOUR = 3600.0
+TERA = 1e12
+
+
+@dataclass
+class PreparedOffer:
+    """One eligible offer, money in the instance currency."""
+
+    id: str
+    chip: str
+    kind: str  # buy | lease
+    gpus_per_unit: int
+    lead_time: int
+    term: int  # 1 for buy offers (unused)
+    window: list[int]  # periods W(o) in which an order/start may be placed
+    perf: dict[str, float]  # perf[o, m] per unit, only metrics > 0
+    unit_price: float
+    price_breaks: list[tuple[int, float]]  # (min_units, unit_price), increasing
+    fixed_cost: float
+    power_kw: float  # wall power per unit (buy only; 0 for leases)
+    residual_value: float
+    min_order: int
+    max_per_period: int | None
+    max_total: int | None
+    order_bound: int  # a finite upper bound on one order/start, for binaries (see order_bounds)
+    bound_from_data: bool  # True when order_bound comes from caps or budgets, not a heuristic
+
+    @property
+    def is_buy(self) -> bool:
+        return self.kind == "buy"
+
+    def active_periods(self, start: int) -> range:
+        """Periods in which an order placed in `start` counts as capacity (up to T and beyond)."""
+        first = start + self.lead_time
+        return range(first, first + self.term) if self.kind == "lease" else range(first, 10**9)
+
+    def price_for(self, units: int) -> float:
+        """All-units price per unit for one order/start of `units` (MODEL.md section 5)."""
+        price = self.unit_price
+        for min_units, break_price in self.price_breaks:
+            if units >= min_units:
+                price = break_price
+        return price
+
+    def segments(self) -> list[tuple[int, int | None, float]]:
+        """Order sizes sharing one price: (lowest, highest or None, unit price), min_order applied."""
+        edges = [(1, self.unit_price)] + list(self.price_breaks)
+        out = []
+        for k, (lo, price) in enumerate(edges):
+            hi = edges[k + 1][0] - 1 if k + 1 < len(edges) else None
+            lo = max(lo, self.min_order)
+            if hi is not None and lo > hi:
+                continue
+            out.append((lo, hi, price))
+        return out
+
+
+@dataclass
+class CapacityRequirement:
+    name: str  # requirement id or its index, e.g. "train" or "requirements[0]"
+    metric: str
+    required: dict[int, float]  # period -> capacity, only where the schedule applies
+
+
+@dataclass
+class WorkRequirement:
+    name: str
+    metric: str
+    first: int
+    last: int
+    work_flop: float
+    flop_per_capacity_period: float  # 1e12 * 3600 * hours * utilization
+
+    @property
+    def capacity_periods(self) -> float:
+        """work_flop in TFLOPS-periods: what sum(cap[m,t]) must reach."""
+        return self.work_flop / self.flop_per_capacity_period
+
+
+@dataclass
+class SharePolicy:
+    name: str
+    metric: str
+    offers: list[str]  # eligible offers it selects
+    min_share: float | None
+    max_share: float | None
+
+
+@dataclass
+class Prepared:
+    """The instance as the model sees it."""
+
+    name: str
+    currency: str
+    T: int
+    start: str | None
+    hours_per_period: float
+    discount: dict[int, float]  # df(t) for t = 1 .. last billed period, and T+1
+    offers: list[PreparedOffer]
+    excluded: list[tuple[str, str, str | None]]  # (offer, reason, rule)
+    capacity_requirements: list[CapacityRequirement]
+    work_requirements: list[WorkRequirement]
+    policies: list[SharePolicy]
+    site_power_kw: dict[int, float]  # period -> cap, where it applies
+    pue: float
+    energy_price: float
+    budget_total: float | None
+    budget_per_period: dict[int, float]  # period -> cap, where it applies
+    sense: str
+    objective_metric: str
+    objective_period: int
+    metrics: list[str]  # metrics reported: required, constrained by policy, or maximised
+    money_scale: float = 1.0  # money is divided by this inside the solver
+    metric_scale: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def last_billed_period(self) -> int:
+        last = self.T
+        for o in self.offers:
+            if o.kind == "lease" and o.window:
+                last = max(last, o.window[-1] + o.lead_time + o.term - 1)
+        return last
+
+    def offer(self, offer_id: str) -> PreparedOffer:
+        return self._by_id[offer_id]
+
+    def __post_init__(self) -> None:
+        self._by_id = {o.id: o for o in self.offers}
+
+    def month(self, period: int) -> str | None:
+        return month_label(self.start, period)
+
+
+def month_label(start: str | None, period: int) -> str | None:
+    """'2023-04', period 3 -> '2023-06'."""
+    if not start:
+        return None
+    year, month = (int(x) for x in start.split("-"))
+    index = year * 12 + (month - 1) + (period - 1)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+# --------------------------------------------------------------------------- contributions
+
+
+def unit_performance(instance: Instance, offer: Offer) -> dict[str, float]:
+    """perf[o, m] of MODEL.md section 2, for every metric."""
+    chip = instance.chip(offer.chip)
+    n = offer.gpus_per_unit
+    perf = {m: getattr(chip, m) * chip.efficiency * n for m in FLOP_METRICS}
+    perf["memory_gb"] = chip.memory_gb * n
+    perf["gpus"] = float(n)
+    return perf
+
+
+def fx_rate(instance: Instance, offer: Offer) -> float:
+    """Value of one unit of the offer's currency in the instance currency."""
+    currency = offer.currency or instance.currency
+    if currency == instance.currency:
+        return 1.0
+    return instance.fx[currency]
+
+
+def order_window(instance: Instance, offer: Offer) -> list[int]:
+    """W(o) = [available_from, min(available_until, T - L)]."""
+    T = instance.T
+    until = offer.available_until if offer.available_until is not None else T
+    return list(range(offer.available_from, min(until, T - offer.lead_time) + 1))
+
+
+def policy_selects(instance: Instance, select: dict, offer: Offer) -> bool:
+    """An offer is selected when it matches every key of `select` (MODEL.md 3.6)."""
+    chip = instance.chip(offer.chip)
+    for key, wanted in select.items():
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        if key == "tag":
+            if not set(wanted) & set(offer.tags):
+                return False
+            continue
+        value = {
+            "vendor": chip.vendor,
+            "origin": chip.origin,
+            "ecosystem": chip.ecosystem,
+            "chip": offer.chip,
+            "offer": offer.id,
+            "kind": offer.kind,
+        }[key]
+        if value not in wanted:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- prepare
+
+
+def prepare(instance: Instance) -> Prepared:
+    """Instance -> Prepared: eligibility, windows, money, schedules, scales."""
+    from optimizer.compliance import offer_decision
+
+    T = instance.T
+    offers: list[PreparedOffer] = []
+    excluded: list[tuple[str, str, str | None]] = []
+    for offer in instance.offers:
+        decision = offer_decision(instance, offer)
+        if decision.blocked:
+            excluded.append((offer.id, decision.reason, decision.rule))
+            continue
+        window = order_window(instance, offer)
+        if not window:
+            excluded.append((offer.id, _no_window_reason(instance, offer), None))
+            continue
+        rate = fx_rate(instance, offer)
+        chip = instance.chip(offer.chip)
+        power_kw = 0.0
+        if offer.kind == "buy":
+            power_kw = offer.power_kw if offer.power_kw is not None else chip.tdp_w * offer.gpus_per_unit / 1000
+        offers.append(
+            PreparedOffer(
+                id=offer.id,
+                chip=offer.chip,
+                kind=offer.kind,
+                gpus_per_unit=offer.gpus_per_unit,
+                lead_time=offer.lead_time,
+                term=offer.term if offer.kind == "lease" else 1,
+                window=window,
+                perf={m: v for m, v in unit_performance(instance, offer).items() if v > 0},
+                unit_price=offer.unit_price * rate,
+                price_breaks=[(b.min_units, b.unit_price * rate) for b in offer.price_breaks],
+                fixed_cost=offer.fixed_cost * rate,
+                power_kw=power_kw,
+                residual_value=offer.residual_value if offer.kind == "buy" else 0.0,
+                min_order=offer.min_order,
+                max_per_period=offer.max_per_period,
+                max_total=offer.max_total,
+                order_bound=0,
+                bound_from_data=False,
+            )
+        )
+
+    capacity, work = _requirements(instance)
+    policies = [
+        SharePolicy(
+            name=p.name,
+            metric=p.metric,
+            offers=[o.id for o in instance.offers if policy_selects(instance, p.select, o)
+                    and any(po.id == o.id for po in offers)],
+            min_share=p.min_share,
+            max_share=p.max_share,
+        )
+        for p in instance.policies
+    ]
+    prepared = Prepared(
+        name=instance.name,
+        currency=instance.currency,
+        T=T,
+        start=instance.horizon.start,
+        hours_per_period=instance.horizon.hours_per_period,
+        discount={},
+        offers=offers,
+        excluded=excluded,
+        capacity_requirements=capacity,
+        work_requirements=work,
+        policies=policies,
+        site_power_kw=_per_period(instance.site.power_kw, T),
+        pue=instance.site.pue,
+        energy_price=instance.site.energy_price,
+        budget_total=instance.budget.total,
+        budget_per_period=_per_period(instance.budget.per_period, T),
+        sense=instance.objective.sense,
+        objective_metric=instance.objective.metric,
+        objective_period=instance.objective.period or T,
+        metrics=_reported_metrics(instance),
+    )
+    rate = 1.0 + instance.horizon.discount_rate
+    last = max(prepared.last_billed_period, T + 1)
+    prepared.discount = {t: rate ** -(t - 1) for t in range(1, last + 1)}
+    order_bounds(prepared)
+    _choose_scales(prepared)
+    return prepared
+
+
+def _no_window_reason(instance: Instance, offer: Offer) -> str:
+    T = instance.T
+    latest = T - offer.lead_time
+    return (
+        f"cannot arrive within the horizon: lead time {offer.lead_time}, first order in period "
+        f"{offer.available_from}, latest useful order in period {latest} (T={T})"
+    )
+
+
+def _per_period(schedule: dict[int, float] | None, T: int) -> dict[int, float]:
+    out = {}
+    for t in range(1, T + 1):
+        value = schedule_value(schedule, t)
+        if value is not None:
+            out[t] = value
+    return out
+
+
+def _requirements(instance: Instance) -> tuple[list[CapacityRequirement], list[WorkRequirement]]:
+    T = instance.T
+    capacity, work = [], []
+    for i, req in enumerate(instance.requirements):
+        name = req.id or f"requirements[{i}]"
+        if req.schedule is not None:
+            capacity.append(CapacityRequirement(name, req.metric, _per_period(req.schedule, T)))
+        else:
+            work.append(
+                WorkRequirement(
+                    name=name,
+                    metric=req.metric,
+                    first=req.from_ or 1,
+                    last=req.until or T,
+                    work_flop=req.work_flop,
+                    flop_per_capacity_period=TERA * SECONDS_PER_HOUR
+                    * instance.horizon.hours_per_period * req.utilization,
+                )
+            )
+    return capacity, work
+
+
+def _reported_metrics(instance: Instance) -> list[str]:
+    used = {r.metric for r in instance.requirements} | {p.metric for p in instance.policies}
+    if instance.objective.sense == "max_capacity":
+        used.add(instance.objective.metric)
+    return [m for m in METRICS if m in used]
+
+
+# --------------------------------------------------------------------------- bounds and scales
+
+
+def order_bounds(prepared: Prepared) -> None:
+    """A finite upper bound on one order/start of each offer, for the big-M of binaries.
+
+    Minimum orders, fixed costs and price breaks need `n[o,t] <= M * y`. M comes from the data
+    where the data bounds an order: `max_per_period`, `max_total`, or the budget (no order can
+    cost more than `budget.total`, nor, for a purchase, more than the per-period cap in force
+    when it is paid). Otherwise M is a generous estimate (4x the units that would meet the
+    largest requirement alone, at least 4x the largest price break), and `solve` doubles it and
+    solves again whenever a plan reaches it, so it never binds a reported plan.
+    """
+    for o in prepared.offers:
+        bounds = [b for b in (o.max_per_period, o.max_total) if b is not None]
+        cheapest = min([o.unit_price] + [p for _, p in o.price_breaks])
+        if cheapest > 0 and prepared.budget_total is not None:
+            bounds.append(math.floor(prepared.budget_total / cheapest + 1e-9))
+        if cheapest > 0 and o.is_buy and prepared.budget_per_period and \
+                all(t in prepared.budget_per_period for t in o.window):
+            bounds.append(math.floor(max(prepared.budget_per_period[t] for t in o.window) / cheapest + 1e-9))
+        if bounds:
+            o.order_bound, o.bound_from_data = max(0, min(bounds)), True
+            continue
+        needed = 1
+        for req in prepared.capacity_requirements:
+            if o.perf.get(req.metric, 0) > 0 and req.required:
+                needed = max(needed, math.ceil(max(req.required.values()) / o.perf[req.metric]))
+        for req in prepared.work_requirements:
+            if o.perf.get(req.metric, 0) > 0:
+                needed = max(needed, math.ceil(req.capacity_periods / o.perf[req.metric]))
+        largest_break = max([o.min_order] + [b for b, _ in o.price_breaks])
+        o.order_bound, o.bound_from_data = 4 * max(needed, largest_break), False
+
+
+def _choose_scales(prepared: Prepared) -> None:
+    """Scale factors so that HiGHS sees coefficients near 1.
+
+    Money (prices up to 1e9) is divided by the largest price of any order or start; each
+    metric by the largest contribution of one unit. Work (1e23 FLOP) is already expressed in
+    TFLOPS-periods (1e23 / (1e12 * 3600 * 730) ~ 3.8e4), then scaled like its metric.
+    Reported values are recomputed from the integer plan in original units, never unscaled.
+    """
+    prices = [o.unit_price for o in prepared.offers] + [p for o in prepared.offers for _, p in o.price_breaks]
+    prices += [o.fixed_cost for o in prepared.offers]
+    prepared.money_scale = max([p for p in prices if p > 0], default=1.0)
+    for m in METRICS:
+        values = [o.perf[m] for o in prepared.offers if m in o.perf]
+        prepared.metric_scale[m] = max(values, default=1.0)

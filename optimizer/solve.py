@@ -1,0 +1,210 @@
+"""Solve an instance: prepare, build, call HiGHS (here and nowhere else), extract.
+
+Statuses (MODEL.md section 6): `optimal` when HiGHS proved the plan optimal within the
+requested gap; `feasible` when it stopped (time limit) with a plan; `time_limit` when it
+stopped without one; `infeasible`; `unbounded` (only max_capacity can be).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+from models.instance import Instance
+from models.result import Result
+from optimizer.prepare import Prepared, prepare
+
+DEFAULT_GAP = 1e-6
+MAX_BOUND_DOUBLINGS = 6
+
+
+@dataclass
+class SolveOptions:
+    gap: float = DEFAULT_GAP  # relative MIP gap at which HiGHS may stop; 0 proves optimality
+    time_limit: float | None = None  # seconds for the whole solve
+    threads: int = 1  # 1 keeps runs deterministic
+    seed: int = 0
+
+
+@dataclass
+class Outcome:
+    """What one HiGHS run returned, in plain values."""
+
+    status: str  # optimal | feasible | infeasible | unbounded | time_limit | infeasible_or_unbounded
+    has_plan: bool
+    values: dict = field(default_factory=dict)  # (component name, index) -> value
+    units: dict = field(default_factory=dict)  # (offer, period) -> integer units
+    mip_gap: float | None = None
+    time_s: float = 0.0
+    objective_scaled: float | None = None
+
+
+@contextlib.contextmanager
+def quiet_stdout():
+    """Send C-level stdout to stderr while HiGHS runs, so `--json` output stays pure JSON."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real stdout (e.g. under a test runner)
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def highs_version() -> str:
+    import highspy
+
+    h = highspy.Highs()
+    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+
+
+def run_highs(model, options: SolveOptions, time_limit: float | None) -> Outcome:
+    """The one place HiGHS is called. Returns plain values; the model is left untouched."""
+    from pyomo.contrib.appsi.base import TerminationCondition as TC
+    from pyomo.contrib.appsi.solvers import Highs
+
+    opt = Highs(only_child_vars=True)  # declaration order: HiGHS is up to 5x faster that way
+    opt.config.stream_solver = False
+    opt.config.load_solution = False
+    if time_limit is not None:
+        opt.config.time_limit = max(time_limit, 0.01)
+    opt.config.mip_gap = options.gap
+    opt.highs_options = {
+        "threads": options.threads,
+        "random_seed": options.seed,
+        "mip_abs_gap": 1e-9 if options.gap == 0 else 1e-6,
+        "output_flag": False,
+    }
+    with quiet_stdout():
+        results = opt.solve(model)
+        highs = opt._solver_model  # the highspy object, for run time and gap
+        run_time = highs.getRunTime() if highs is not None else 0.0
+        info = highs.getInfo() if highs is not None else None
+
+    tc = results.termination_condition
+    found = results.best_feasible_objective is not None
+    if tc == TC.optimal:
+        status = "optimal"
+    elif tc == TC.maxTimeLimit or tc in (TC.maxIterations,):
+        status = "feasible" if found else "time_limit"
+    elif tc == TC.infeasible:
+        status = "infeasible"
+    elif tc == TC.unbounded:
+        status = "unbounded"
+    elif tc == TC.infeasibleOrUnbounded:
+        status = "infeasible_or_unbounded"
+    else:
+        status = "feasible" if found else "error"
+    outcome = Outcome(status=status, has_plan=status in ("optimal", "feasible"), time_s=run_time)
+    if outcome.has_plan:
+        results.solution_loader.load_vars()
+        outcome.objective_scaled = results.best_feasible_objective
+        outcome.units = {idx: int(round(v.value or 0)) for idx, v in model.units.items()}
+        if status == "optimal":
+            outcome.mip_gap = 0.0 if info is None else max(0.0, float(info.mip_gap)) if info.mip_gap < 1e30 else 0.0
+        else:
+            outcome.mip_gap = float(info.mip_gap) if info is not None and info.mip_gap < 1e30 else None
+    return outcome
+
+
+def solve_instance(instance: Instance, options: SolveOptions | None = None) -> Result:
+    """Instance -> Result, the whole pipeline."""
+    from optimizer.extract import extract, no_plan
+
+    options = options or SolveOptions()
+    started = time.perf_counter()
+    prepared = prepare(instance)
+    unmet = unmeetable(prepared)
+    if unmet:
+        return no_plan(prepared, "infeasible", "; ".join(unmet), options, 0.0, started)
+    outcome, model, message = _solve_prepared(prepared, options, started)
+    if not outcome.has_plan:
+        return no_plan(prepared, outcome.status, message, options, outcome.time_s, started)
+    return extract(prepared, outcome, options, started, message)
+
+
+def _remaining(options: SolveOptions, started: float) -> float | None:
+    if options.time_limit is None:
+        return None
+    return options.time_limit - (time.perf_counter() - started)
+
+
+def _solve_prepared(p: Prepared, options: SolveOptions, started: float):
+    from optimizer.build import build_model, hold_capacity, offers_at_bound
+
+    total_time = 0.0
+    for attempt in range(MAX_BOUND_DOUBLINGS + 1):
+        model = build_model(p)
+        outcome = run_highs(model, options, _remaining(options, started))
+        total_time += outcome.time_s
+        message = None
+        if outcome.status == "infeasible_or_unbounded" or outcome.status == "unbounded":
+            outcome.status, message = _infeasible_or_unbounded(p, model, options, started)
+        if outcome.has_plan and p.sense == "max_capacity":
+            reached = outcome.objective_scaled
+            hold_capacity(model, p, reached)
+            second = run_highs(model, options, _remaining(options, started))
+            total_time += second.time_s
+            if second.has_plan:
+                second.status = "optimal" if outcome.status == second.status == "optimal" else "feasible"
+                second.mip_gap = max(outcome.mip_gap or 0.0, second.mip_gap or 0.0) if second.status == "feasible" else 0.0
+                outcome = second
+        if outcome.has_plan:
+            hit = offers_at_bound(model, p, outcome.units)
+            if hit:
+                if attempt == MAX_BOUND_DOUBLINGS:
+                    if p.sense == "max_capacity":
+                        names = ", ".join(o.id for o in hit)
+                        outcome = Outcome(status="unbounded", has_plan=False, time_s=total_time)
+                        return outcome, model, f"capacity grows without limit: {names} has no cap on units"
+                    break
+                for o in hit:
+                    o.order_bound *= 2
+                continue
+        break
+    outcome.time_s = total_time
+    if message is None and not outcome.has_plan:
+        message = {
+            "infeasible": "no plan meets every requirement within the caps, budgets and policies",
+            "time_limit": "the time limit was reached before any plan was found",
+        }.get(outcome.status, outcome.status)
+    return outcome, model, message
+
+
+def _infeasible_or_unbounded(p: Prepared, model, options: SolveOptions, started: float) -> tuple[str, str]:
+    """HiGHS may not tell the two apart; a plan with any objective settles it."""
+    import pyomo.environ as pyo
+
+    if p.sense == "min_cost":
+        # cost is bounded below (every price >= 0, residual credit <= purchase cost)
+        return "infeasible", "no plan meets every requirement within the caps, budgets and policies"
+    for obj in model.component_objects(pyo.Objective, active=True):
+        obj.deactivate()
+    model.find_any_plan = pyo.Objective(expr=0)
+    probe = run_highs(model, options, _remaining(options, started))
+    model.del_component(model.find_any_plan)
+    if probe.has_plan:
+        return "unbounded", f"{p.objective_metric} in period {p.objective_period} can grow without limit (no cap or budget binds it)"
+    return "infeasible", "no plan meets every requirement within the caps, budgets and policies"
+
+
+def unmeetable(p: Prepared) -> list[str]:
+    """Requirements no eligible offer can contribute to: infeasible before any solve."""
+    out = []
+    for req in p.capacity_requirements:
+        if any(v > 0 for v in req.required.values()) and not any(req.metric in o.perf for o in p.offers):
+            first = min(t for t, v in req.required.items() if v > 0)
+            out.append(f"{req.name}: no eligible offer provides {req.metric} (required from period {first})")
+    for req in p.work_requirements:
+        if req.work_flop > 0 and not any(req.metric in o.perf for o in p.offers):
+            out.append(f"{req.name}: no eligible offer provides {req.metric} for the work")
+    return out
