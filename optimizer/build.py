@@ -19,8 +19,8 @@ from optimizer.prepare import Prepared, PreparedOffer
 def build_model(p: Prepared) -> pyo.ConcreteModel:
     """The whole model, constraint family by constraint family."""
     m = pyo.ConcreteModel(name=p.name)
-    m.prepared = p  # read-only reference for the functions below; not a solver state
     declare_sets(m, p)
+    declare_parameters(m, p)
     order_units(m, p)
     count_units_in_service(m, p)
     price_orders(m, p)
@@ -59,6 +59,68 @@ def declare_sets(m, p: Prepared) -> None:
     )
 
 
+def parameter_values(p: Prepared) -> dict[str, dict]:
+    """Every number of the model that a sweep may move, scaled, keyed by its index.
+
+    Which rows and binaries exist depends on the data (a fixed cost > 0, a requirement > 0);
+    `structure_key` says when two prepared instances share one structure, so that a sweep can
+    update these values on a built model instead of building it again.
+    """
+    money, T = p.money_scale, p.T
+    energy = p.pue * p.hours_per_period * p.energy_price / money
+    power_scale = max([o.power_kw * p.pue for o in p.offers if o.is_buy and o.power_kw > 0], default=1.0)
+    return {
+        "price": {(o.id, k): price / money for o in p.offers for k, (_lo, _hi, price) in enumerate(o.segments())},
+        "fixed_cost": {o.id: o.fixed_cost / money for o in p.offers if o.fixed_cost > 0},
+        "residual_share": {o.id: o.residual_value for o in p.offers if o.is_buy},
+        "energy_cost": {o.id: o.power_kw * energy for o in p.offers if o.is_buy},
+        "power_draw": {o.id: o.power_kw * p.pue / power_scale for o in p.offers if o.is_buy},
+        "perf": {(o.id, mt): v / p.metric_scale[mt] for o in p.offers for mt, v in o.perf.items()},
+        "discount": dict(p.discount),
+        "required": {(i, t): r.required[t] / p.metric_scale[r.metric]
+                     for i, r in enumerate(p.capacity_requirements) for t in r.required if r.required[t] > 0},
+        "work_required": {i: r.capacity_periods / p.metric_scale[r.metric]
+                          for i, r in enumerate(p.work_requirements) if r.work_flop > 0},
+        "site_power_cap": {t: v / power_scale for t, v in p.site_power_kw.items()},
+        "budget_cap": {t: v / money for t, v in p.budget_per_period.items()},
+        "budget_total_cap": {None: (p.budget_total if p.budget_total is not None else 0.0) / money},
+        "min_share": {i: pol.min_share or 0.0 for i, pol in enumerate(p.policies)},
+        "max_share": {i: pol.max_share if pol.max_share is not None else 1.0 for i, pol in enumerate(p.policies)},
+    }
+
+
+def structure_key(p: Prepared) -> tuple:
+    """What decides the model's sets, variables and rows; equal keys -> same structure."""
+    return (
+        p.T, p.sense, p.objective_metric, p.objective_period, p.last_billed_period,
+        tuple((o.id, o.kind, o.lead_time, o.term, tuple(o.window), tuple(sorted(o.perf)),
+               tuple((lo, hi) for lo, hi, _ in o.segments()), o.min_order, o.max_per_period, o.max_total,
+               o.order_bound, o.fixed_cost > 0, o.residual_value > 0, o.power_kw > 0) for o in p.offers),
+        tuple((r.metric, tuple(t for t, v in r.required.items() if v > 0)) for r in p.capacity_requirements),
+        tuple((r.metric, r.first, r.last, r.work_flop > 0) for r in p.work_requirements),
+        tuple((pol.metric, tuple(pol.offers), pol.min_share is None, pol.max_share is None) for pol in p.policies),
+        tuple(sorted(p.site_power_kw)), tuple(sorted(p.budget_per_period)), p.budget_total is None,
+        p.energy_price > 0,
+    )
+
+
+def declare_parameters(m, p: Prepared) -> None:
+    """Mutable Params holding `parameter_values(p)`; `update_parameters` moves them."""
+    for name, values in parameter_values(p).items():
+        if list(values) == [None]:
+            m.add_component(name, pyo.Param(initialize=values[None], mutable=True))
+        else:
+            m.add_component(name, pyo.Param(list(values), initialize=values, mutable=True, within=pyo.Reals))
+
+
+def update_parameters(m, p: Prepared) -> None:
+    """Load a new prepared instance of the same structure into a built model."""
+    for name, values in parameter_values(p).items():
+        param = getattr(m, name)
+        for index, value in values.items():
+            (param if index is None else param[index]).set_value(value)
+
+
 def order_units(m, p: Prepared) -> None:
     """n[o,t] in Z+, for t in W(o); `max_per_period` is its upper bound (MODEL.md 3.3)."""
 
@@ -92,8 +154,7 @@ def count_units_in_service(m, p: Prepared) -> None:
 
 def capacity(m, p: Prepared, metric: str, t: int):
     """cap[m,t] / metric_scale[m] = sum_o perf[o,m] * s[o,t] / metric_scale[m]."""
-    scale = p.metric_scale[metric]
-    return sum(o.perf[metric] / scale * m.in_service[o.id, t] for o in p.offers if metric in o.perf)
+    return sum(m.perf[o.id, metric] * m.in_service[o.id, t] for o in p.offers if metric in o.perf)
 
 
 # --------------------------------------------------------------------------- prices
@@ -142,9 +203,8 @@ def order_cost(m, p: Prepared, o: str, t: int):
     """Cost of the order/start (o,t), scaled money: price(n) * n."""
     offer = p.offer(o)
     if offer.price_breaks:
-        return sum(price / p.money_scale * m.segment_units[o, t, k]
-                   for k, (_lo, _hi, price) in enumerate(offer.segments()))
-    return offer.unit_price / p.money_scale * m.units[o, t]
+        return sum(m.price[o, k] * m.segment_units[o, t, k] for k in range(len(offer.segments())))
+    return m.price[o, 0] * m.units[o, t]
 
 
 # --------------------------------------------------------------------------- order rules
@@ -201,12 +261,10 @@ def meet_capacity(m, p: Prepared) -> None:
     m.CAPACITY_ROWS = pyo.Set(initialize=rows, dimen=2, ordered=True)
 
     def rule(_, i, t):
-        req = p.capacity_requirements[i]
-        cap = capacity(m, p, req.metric, t)
-        rhs = req.required[t] / p.metric_scale[req.metric]
+        cap = capacity(m, p, p.capacity_requirements[i].metric, t)
         if isinstance(cap, (int, float)):
-            return pyo.Constraint.Infeasible  # nothing eligible provides this metric
-        return cap >= rhs
+            return pyo.Constraint.Skip  # nothing eligible provides it: solve.unmeetable reports that
+        return cap >= m.required[i, t]
 
     m.meet_capacity = pyo.Constraint(m.CAPACITY_ROWS, rule=rule)
 
@@ -223,8 +281,8 @@ def meet_work(m, p: Prepared) -> None:
         req = p.work_requirements[i]
         total = sum(capacity(m, p, req.metric, t) for t in range(req.first, req.last + 1))
         if isinstance(total, (int, float)):
-            return pyo.Constraint.Infeasible
-        return total >= req.capacity_periods / p.metric_scale[req.metric]
+            return pyo.Constraint.Skip  # see meet_capacity
+        return total >= m.work_required[i]
 
     m.meet_work = pyo.Constraint(m.WORK_ROWS, rule=rule)
 
@@ -245,13 +303,11 @@ def respect_supply_caps(m, p: Prepared) -> None:
 def respect_site_power(m, p: Prepared) -> None:
     """Site power (MODEL.md 3.5): sum_{o buy} own[o,t] * power_kw[o] * pue <= site.power_kw(t)."""
     drawing = [o for o in p.offers if o.is_buy and o.power_kw > 0]
-    scale = max([o.power_kw * p.pue for o in drawing], default=1.0)
     rows = [t for t in p.site_power_kw if drawing]
     m.SITE_POWER_ROWS = pyo.Set(initialize=rows, ordered=True)
     m.respect_site_power = pyo.Constraint(
         m.SITE_POWER_ROWS,
-        rule=lambda _, t: sum(o.power_kw * p.pue / scale * m.in_service[o.id, t] for o in drawing)
-        <= p.site_power_kw[t] / scale,
+        rule=lambda _, t: sum(m.power_draw[o.id] * m.in_service[o.id, t] for o in drawing) <= m.site_power_cap[t],
     )
 
 
@@ -273,13 +329,12 @@ def respect_policies(m, p: Prepared) -> None:
     def rule(_, i, bound, t):
         pol = p.policies[i]
         selected = set(pol.offers)
-        scale = p.metric_scale[pol.metric]
-        chosen = sum(o.perf[pol.metric] / scale * m.in_service[o.id, t]
+        chosen = sum(m.perf[o.id, pol.metric] * m.in_service[o.id, t]
                      for o in p.offers if o.id in selected and pol.metric in o.perf)
         total = capacity(m, p, pol.metric, t)
         if bound == "min":
-            return chosen - pol.min_share * total >= 0
-        return chosen - pol.max_share * total <= 0
+            return chosen - m.min_share[i] * total >= 0
+        return chosen - m.max_share[i] * total <= 0
 
     m.respect_policies = pyo.Constraint(m.POLICY_ROWS, rule=rule)
 
@@ -295,7 +350,6 @@ def account_cash(m, p: Prepared) -> None:
     """
     last = p.last_billed_period
     m.CASH_PERIODS = pyo.RangeSet(1, last)
-    energy = p.pue * p.hours_per_period * p.energy_price / p.money_scale
 
     def cash(_, t):
         terms = []
@@ -303,8 +357,8 @@ def account_cash(m, p: Prepared) -> None:
             if o.is_buy:
                 if t in o.window:
                     terms.append(order_cost(m, p, o.id, t))
-                if t <= p.T and o.power_kw > 0 and energy > 0:
-                    terms.append(o.power_kw * energy * m.in_service[o.id, t])
+                if t <= p.T and o.power_kw > 0 and p.energy_price > 0:
+                    terms.append(m.energy_cost[o.id] * m.in_service[o.id, t])
             else:
                 for s in o.window:
                     if s + o.lead_time <= t <= s + o.lead_time + o.term - 1:
@@ -313,10 +367,10 @@ def account_cash(m, p: Prepared) -> None:
 
     m.cash = pyo.Expression(m.CASH_PERIODS, rule=cash)
     m.fixed_costs = pyo.Expression(
-        expr=sum(p.offer(o).fixed_cost / p.money_scale * m.offer_used[o] for o in m.OFFERS_WITH_FIXED_COST)
+        expr=sum(m.fixed_cost[o] * m.offer_used[o] for o in m.OFFERS_WITH_FIXED_COST)
     )
     m.residual_credit = pyo.Expression(
-        expr=sum(p.offer(o).residual_value * order_cost(m, p, o, t)
+        expr=sum(m.residual_share[o] * order_cost(m, p, o, t)
                  for (o, t) in m.ORDER_SLOTS if p.offer(o).is_buy and p.offer(o).residual_value > 0)
     )
 
@@ -326,11 +380,11 @@ def respect_budgets(m, p: Prepared) -> None:
     all purchases + all lease bills + all power + fixed costs <= total (undiscounted)."""
     m.BUDGET_ROWS = pyo.Set(initialize=sorted(p.budget_per_period), ordered=True)
     m.respect_budget_per_period = pyo.Constraint(
-        m.BUDGET_ROWS, rule=lambda _, t: m.cash[t] <= p.budget_per_period[t] / p.money_scale
+        m.BUDGET_ROWS, rule=lambda _, t: m.cash[t] <= m.budget_cap[t]
     )
     if p.budget_total is not None:
         m.respect_budget_total = pyo.Constraint(
-            expr=sum(m.cash[t] for t in m.CASH_PERIODS) + m.fixed_costs <= p.budget_total / p.money_scale
+            expr=sum(m.cash[t] for t in m.CASH_PERIODS) + m.fixed_costs <= m.budget_total_cap
         )
 
 
@@ -341,8 +395,8 @@ def set_objectives(m, p: Prepared) -> None:
     for); solve.py then fixes that capacity and minimises cost.
     """
     m.total_cost = pyo.Objective(
-        expr=sum(p.discount[t] * m.cash[t] for t in m.CASH_PERIODS) + m.fixed_costs
-        - p.discount[p.T + 1] * m.residual_credit,
+        expr=sum(m.discount[t] * m.cash[t] for t in m.CASH_PERIODS) + m.fixed_costs
+        - m.discount[p.T + 1] * m.residual_credit,
         sense=pyo.minimize,
     )
     if p.sense == "max_capacity":
