@@ -27,7 +27,7 @@ app = typer.Typer(
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_NO_PLAN = 0, 1, 2, 3
 
-InstanceArg = Annotated[Path, typer.Argument(help="Instance file (YAML or JSON).", show_default=False)]
+InstanceArg = Annotated[Path, typer.Argument(metavar="INSTANCE", help="Instance file (YAML or JSON).", show_default=False)]
 SetOpt = Annotated[
     Optional[list[str]],
     typer.Option("--set", help="Override a field for this run: PATH=VALUE, e.g. offers.A800-server.unit_price=1.1e6."),
@@ -194,29 +194,169 @@ def check_command(
     raise typer.Exit(EXIT_OK if report.ok else EXIT_NO_PLAN)
 
 
+# --------------------------------------------------------------------------- chips
+
+
+@app.command("chips")
+def chips_command(
+    catalog: Annotated[
+        str,
+        typer.Argument(help="Catalog or instance file, or a built-in catalog name (catalog, catalog/chips)."),
+    ] = "catalog/chips",
+    regime: Annotated[
+        Optional[str],
+        typer.Option("--regime", help="Export-control regime, or 'all' for every one side by side;"
+                     " default: the instance's, else the latest regime in force."),
+    ] = None,
+    country: Annotated[
+        Optional[str],
+        typer.Option("--country", help="Buyer country (ISO 3166 alpha-2); default: the instance's buyer, else CN."),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """Every chip with its TPP, performance density, interconnect, FP64 and export-control status."""
+    import re
+
+    from models.errors import InputError
+    from optimizer.compliance import (
+        chip_decision, chip_tpp, known_regimes, latest_regime, performance_density, regime_summary,
+    )
+
+    try:
+        chips, defaults = _read_chips(catalog)
+    except InputError as exc:
+        fail_input(exc.messages, exc.source)
+    known = known_regimes()
+    if regime is not None and regime not in (*known, "all"):
+        fail_input([f"--regime: unknown regime {regime!r} (known: {', '.join(known)}, or all)"])
+    regime = regime or defaults.get("regime") or latest_regime()
+    regimes = [r for r in known if r != "none"] if regime == "all" else [regime]
+    country = (country or defaults.get("country") or "CN").strip()
+    if not re.fullmatch(r"[A-Za-z]{2}", country):
+        fail_input([f"--country: {country!r} is not an ISO 3166 alpha-2 code such as CN or US"])
+    country = country.upper()
+
+    rows = []
+    for chip in chips:
+        rows.append({
+            "id": chip.id, "vendor": chip.vendor, "origin": chip.origin,
+            "tpp": chip_tpp(chip), "tpp_given": chip.tpp is not None,
+            "die_area_mm2": chip.die_area_mm2 or None, "performance_density": performance_density(chip),
+            "interconnect_gbps": chip.interconnect_gbps, "fp64_tflops": chip.fp64_tflops,
+            "bf16_tflops": chip.bf16_tflops, "export_control": chip.export_control, "source": chip.source,
+            "status": {r: vars(chip_decision(chip, r, country)) for r in regimes},
+        })
+    if json_out:
+        payload = {"country": country, "offer_kind": "buy", "regimes": [regime_summary(r) for r in regimes],
+                   "chips": rows}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        raise typer.Exit(EXIT_OK)
+
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    def num(x: float | None, fmt: str = "{:,.0f}") -> str:
+        return "?" if x is None else fmt.format(x)
+
+    def name(r: str, sep: str = " ") -> str:
+        return r + (f"{sep}rescinded" if regime_summary(r)["rescinded"] else "")
+
+    def short(reason: str, r: str) -> str:  # the title names the regime already
+        return reason.replace(f"below {r}: ", "below the thresholds: ").replace(f"{r} ", "")
+
+    where = f"bought for delivery to {country}"
+    title = f"Chips under {name(regimes[0])}, {where}" if len(regimes) == 1 else f"Chips {where}"
+    table = Table(title=title, box=box.SIMPLE_HEAD, caption=(
+        "TPP* derived from the peaks (MODEL.md section 4); PD = TPP per mm^2 of die; link = chip-to-chip GB/s;"
+        " ? = not published (counts as controlled where a rule needs it). A lease running outside the"
+        " restricted destinations is never blocked."))
+    table.add_column("chip", no_wrap=True)
+    if len(regimes) == 1:
+        for col in ("origin", "TPP", "PD", "link", "FP64"):
+            table.add_column(col, justify="left" if col == "origin" else "right", no_wrap=True)
+        table.add_column("decision", ratio=1)
+    else:
+        table.add_column("TPP", justify="right", no_wrap=True)
+        for r in regimes:
+            table.add_column(name(r, "\n"))
+    for row in rows:
+        tpp = num(row["tpp"], "{:,.6g}") + ("" if row["tpp_given"] else "*")
+        if len(regimes) == 1:
+            d = row["status"][regimes[0]]
+            colour = "red" if d["blocked"] else "green"
+            table.add_row(escape(row["id"]), row["origin"] or "?", tpp, num(row["performance_density"], "{:.2f}"),
+                          num(row["interconnect_gbps"]), num(row["fp64_tflops"], "{:,.6g}"),
+                          f"[{colour}]{escape(short(d['reason'], regimes[0]))}[/]")
+        else:
+            cells = []
+            for r in regimes:
+                d = row["status"][r]
+                rule = (d["rule"] or "").removeprefix(r).strip()  # the column already names the regime
+                cells.append(f"[red]blocked {escape(rule)}[/]" if d["blocked"] else "[green]allowed[/]")
+            table.add_row(escape(row["id"]), tpp, *cells)
+    _console().print(table)
+    raise typer.Exit(EXIT_OK)
+
+
+def _read_chips(catalog: str):
+    """Chips of a built-in catalog, a catalog file or an instance file, and the instance's defaults."""
+    from pydantic import ValidationError
+
+    from models.catalog import BUILTIN, merge_includes
+    from models.errors import InputError, messages
+    from models.instance import Chip
+    from models.loading import read_data
+
+    if catalog in BUILTIN:
+        data, source = merge_includes({"include": [catalog]}, Path.cwd() / "<command line>"), catalog
+    else:
+        source = catalog
+        data = read_data(catalog)
+        if not isinstance(data, dict):
+            raise InputError(["expected a mapping with `chips` (a catalog or an instance)"], source)
+        if "include" in data:
+            data = merge_includes(data, Path(catalog))
+    defaults = {}
+    if isinstance(data.get("compliance"), dict):
+        defaults["regime"] = data["compliance"].get("regime")
+    if isinstance(data.get("buyer"), dict) and isinstance(data["buyer"].get("country"), str):
+        defaults["country"] = data["buyer"]["country"]
+    items = data.get("chips")
+    if not isinstance(items, list) or not items:
+        raise InputError(["chips: no chips here (expected a list under `chips`)"], source)
+    chips, errors = [], []
+    for i, item in enumerate(items):
+        try:
+            chips.append(Chip.model_validate(item))
+        except ValidationError as exc:
+            errors += [f"chips[{i}].{m}" for m in messages(exc)]
+    if errors:
+        raise InputError(errors, source)
+    if defaults.get("regime") is not None:
+        from optimizer.compliance import known_regimes
+
+        if defaults["regime"] not in known_regimes():
+            raise InputError([f"compliance.regime: unknown regime {defaults['regime']!r}"], source)
+    return chips, defaults
+
+
 # --------------------------------------------------------------------------- entry point
 
 
 def main() -> None:
-    """Console entry point: usage errors exit 2, unexpected errors exit 1 with one line."""
+    """Console entry point. Click handles usage errors (exit 2) and exits with each command's
+    code; anything unexpected exits 1 with one line instead of a traceback."""
     try:
-        code = app(standalone_mode=False)  # click returns the exit code of typer.Exit here
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+        app()
+    except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(EXIT_INPUT if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
         if os.environ.get("PLAN_DEBUG"):
             raise
         sys.stderr.write(f"plan: internal error: {type(exc).__name__}: {exc}\n(set PLAN_DEBUG=1 for a traceback)\n")
         sys.exit(EXIT_ERROR)
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":

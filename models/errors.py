@@ -24,12 +24,18 @@ class InputError(Exception):
 def place(loc: tuple | list) -> str:
     """('offers', 2, 'lead_time') -> 'offers[2].lead_time'."""
     out = ""
+    previous = None
     for part in loc:
-        if isinstance(part, int) and out and not out.endswith("."):
+        # list items are [i]; period keys of schedules are .t, as in --set paths
+        if isinstance(part, int) and out and previous not in _PERIOD_KEYED:
             out += f"[{part}]"
         else:
             out += ("." if out else "") + str(part)
+        previous = part
     return out or "(instance)"
+
+
+_PERIOD_KEYED = {"schedule", "per_period", "power_kw"}
 
 
 _SHORT = {
@@ -65,7 +71,7 @@ def _message(err: dict[str, Any]) -> str:
         return f"{err.get('input')!r} is not valid here ({err['msg'].lower()})"
     if template:
         try:
-            msg = template.format(**ctx)
+            msg = template.format(**{k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()})
         except (KeyError, IndexError):
             msg = err["msg"]
         if err["type"] in ("float_parsing", "int_parsing", "float_type", "int_type", "string_type"):

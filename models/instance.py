@@ -399,7 +399,7 @@ def _reference_errors(inst: Instance):
             )
     for i, req in enumerate(inst.requirements):
         for t in req.schedule or {}:
-            yield from in_horizon(("requirements", i, "schedule", t), t)
+            yield from in_horizon(("requirements", i, "schedule", str(t)), t)
         yield from in_horizon(("requirements", i, "from"), req.from_)
         yield from in_horizon(("requirements", i, "until"), req.until)
         if req.work_flop is not None:
@@ -407,9 +407,9 @@ def _reference_errors(inst: Instance):
             if start <= T and end <= T and end < start:
                 yield ("requirements", i, "until"), f"must be >= from ({start})"
     for t in inst.budget.per_period or {}:
-        yield from in_horizon(("budget", "per_period", t), t)
+        yield from in_horizon(("budget", "per_period", str(t)), t)
     for t in inst.site.power_kw or {}:
-        yield from in_horizon(("site", "power_kw", t), t)
+        yield from in_horizon(("site", "power_kw", str(t)), t)
     yield from in_horizon(("objective", "period"), inst.objective.period)
     for i, pol in enumerate(inst.policies):
         for key, known in (("chip", chip_ids), ("offer", offer_ids)):

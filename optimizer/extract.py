@@ -89,12 +89,12 @@ def extract(p: Prepared, outcome, options, started: float, message: str | None =
             price = o.price_for(n)
             if o.is_buy:
                 orders.append(Order(
-                    offer=o.id, chip=o.chip, period=s, month=p.month(s), arrives=s + o.lead_time,
+                    offer=o.id, chip=o.chip, vendor=o.vendor, period=s, month=p.month(s), arrives=s + o.lead_time,
                     units=n, gpus=n * o.gpus_per_unit, unit_price=price, cost=price * n,
                 ))
             else:
                 leases.append(Lease(
-                    offer=o.id, chip=o.chip, start=s, month=p.month(s), first_period=s + o.lead_time,
+                    offer=o.id, chip=o.chip, vendor=o.vendor, start=s, month=p.month(s), first_period=s + o.lead_time,
                     last_period=s + o.lead_time + o.term - 1, units=n, gpus=n * o.gpus_per_unit,
                     unit_price=price, cost=price * n * o.term,
                 ))
@@ -126,7 +126,7 @@ def extract(p: Prepared, outcome, options, started: float, message: str | None =
         cash=[
             CashRow(period=t, month=p.month(t), purchases=acc["purchases"][t], lease=acc["lease_bills"][t],
                     power=acc["power"][t], total=acc["cash"][t], budget=p.budget_per_period.get(t))
-            for t in acc["cash"]
+            for t in acc["cash"] if t <= p.T or acc["cash"][t] != 0  # lease bills past T, if any
         ],
         excluded=excluded_rows(p),
         solver=solver_info(outcome.time_s, outcome.mip_gap, options, started, highs_version()),

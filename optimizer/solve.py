@@ -61,10 +61,13 @@ def quiet_stdout():
 
 
 def highs_version() -> str:
-    import highspy
+    """HiGHS's version without creating a solver (which prints a banner to stdout)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    h = highspy.Highs()
-    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+    try:
+        return version("highspy")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def run_highs(model, options: SolveOptions, time_limit: float | None) -> Outcome:
