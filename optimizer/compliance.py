@@ -1,0 +1,293 @@
+"""Export controls: is an offer blocked for this buyer under this regime? (MODEL.md section 4)
+
+Regimes are data: one YAML file per regime in `optimizer/regimes/` gives its restricted
+destinations and its rules; a rule is controlled when any of its clauses holds, and a clause holds
+when every figure it names lies within its bounds. A new regime is a new file, not new code
+(docs/compliance.md describes the format).
+
+Figures a clause may name: `tpp` (given, or derived from the peaks), `pd` (performance density,
+tpp / die_area_mm2) and any numeric chip field such as `interconnect_gbps`.
+
+Missing figures: MODEL.md says a chip lacking a figure a rule needs "counts as controlled:
+nothing unknown slips through". Read clause by clause, an unknown figure takes its worst case: a
+condition on it counts as met, so a clause holds when its known conditions hold. A chip with
+TPP 4992 and no interconnect figure is controlled under us-2022-10; a chip with TPP 1000 and no die
+area is not controlled under us-2023-10 (no clause can hold whatever its density).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if TYPE_CHECKING:  # models import nothing from here at runtime; keep it that way
+    from models.instance import Chip, Instance, Offer
+
+FIGURE_LABELS = {"tpp": "TPP", "pd": "PD", "interconnect_gbps": "interconnect"}
+
+
+# --------------------------------------------------------------------------- regime files
+
+
+class Bounds(BaseModel):
+    """Bounds on one figure: ge <= value < lt (either may be absent)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ge: float | None = Field(default=None, description="Lower bound, inclusive.")
+    lt: float | None = Field(default=None, description="Upper bound, exclusive.")
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(description="Name of the rule as the regulation writes it, e.g. 3A090.a.")
+    text: str = Field(default="", description="The rule in one line, for reports.")
+    clauses: list[dict[str, Bounds]] = Field(
+        description="The rule holds when any clause holds; a clause holds when every figure is in bounds."
+    )
+
+
+def _country_codes(value: list) -> list[str]:
+    # a bare NO (Norway) in YAML reads as false: say so instead of failing later
+    bad = [c for c in value if not (isinstance(c, str) and len(c) == 2 and c.isalpha() and c.isupper())]
+    if bad:
+        raise ValueError(f"not ISO 3166 alpha-2 codes: {bad} (quote \"NO\" for Norway)")
+    return value
+
+
+class Limited(BaseModel):
+    """Destinations where the model allows a controlled chip but the real rule caps or licenses it."""
+
+    model_config = ConfigDict(extra="forbid")
+    all_except: list[str] = Field(description="Every destination except these (and the restricted ones).")
+    note: str = Field(description="What applies there in reality, shown in the decision.")
+
+    _codes = field_validator("all_except", mode="before")(classmethod(lambda cls, v: _country_codes(v)))
+
+
+class Regime(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+    source: str
+    published: date | None = None
+    in_force: date | None = None
+    rescinded: date | None = None
+    restricted_destinations: list[str] = Field(default_factory=list)
+    limited_destinations: Limited | None = None
+    notes: str | None = None
+    rules: list[Rule] = Field(default_factory=list)
+
+    _codes = field_validator("restricted_destinations", mode="before")(classmethod(lambda cls, v: _country_codes(v)))
+
+
+def _regime_dir():
+    return resources.files("optimizer") / "regimes"
+
+
+def known_regimes() -> list[str]:
+    """Ids of the shipped regimes, one per YAML file in optimizer/regimes/ (`none` first)."""
+    names = sorted(p.name[: -len(".yaml")] for p in _regime_dir().iterdir() if p.name.endswith(".yaml"))
+    return sorted(names, key=lambda n: n != "none")
+
+
+@functools.lru_cache(maxsize=None)
+def load_regime(regime_id: str) -> Regime:
+    """The regime of that id; InputError naming the known ones when there is none."""
+    from models.errors import InputError
+    from models.loading import parse_text
+
+    known = known_regimes()
+    if regime_id not in known:
+        raise InputError([f"compliance.regime: unknown regime {regime_id!r} (known: {', '.join(known)})"])
+    path = _regime_dir() / f"{regime_id}.yaml"
+    data = parse_text(path.read_text(encoding="utf-8"), f"optimizer/regimes/{regime_id}.yaml")
+    try:
+        regime = Regime.model_validate(data)
+    except ValidationError as exc:  # a broken shipped file is a bug, but say where
+        raise InputError([str(exc)], f"optimizer/regimes/{regime_id}.yaml") from None
+    if regime.id != regime_id:
+        raise InputError([f"id: {regime.id!r} must equal the file name {regime_id!r}"], str(path))
+    return regime
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def chip_tpp(chip: Chip) -> float:
+    """TPP as given, else the largest of 16*bf16, 32*fp32, 64*fp64, 8*fp8, 8*int8 (undiscounted peaks).
+
+    The weights are the BIS bit-length factor times 2 operations per MAC: TPP = 2 x MacTOPS x bits,
+    and a TFLOPS figure already counts 2 operations per MAC (MODEL.md section 4). `efficiency` is
+    software maturity and plays no part in the rule.
+    """
+    if chip.tpp is not None:
+        return float(chip.tpp)
+    return float(max(16 * chip.bf16_tflops, 32 * chip.fp32_tflops, 64 * chip.fp64_tflops,
+                     8 * chip.fp8_tflops, 8 * chip.int8_tops))
+
+
+def performance_density(chip: Chip) -> float | None:
+    """TPP per mm^2 of die; None when the die area is unknown (absent or 0)."""
+    if not chip.die_area_mm2:
+        return None
+    return chip_tpp(chip) / chip.die_area_mm2
+
+
+def figure(chip: Chip, name: str) -> float | None:
+    if name == "tpp":
+        return chip_tpp(chip)
+    if name == "pd":
+        return performance_density(chip)
+    value = getattr(chip, name, None)
+    return None if value is None else float(value)
+
+
+def _num(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else f"{int(x)}"
+
+
+def _fig(name: str, value: float) -> str:
+    label = FIGURE_LABELS.get(name, name)
+    return f"{label} {value:.2f}" if name == "pd" else f"{label} {_num(value)}"
+
+
+@dataclass(frozen=True)
+class ClauseCheck:
+    holds: bool        # with unknown figures taken at their worst case
+    unknown: tuple[str, ...]
+    met: tuple[str, ...]     # "TPP 4992 >= 4800"
+    failed: tuple[str, ...]  # "PD 2.91 < 3.2"
+
+
+def check_clause(chip: Chip, clause: dict[str, Bounds]) -> ClauseCheck:
+    met, failed, unknown = [], [], []
+    for name, bounds in clause.items():
+        value = figure(chip, name)
+        if value is None:
+            unknown.append(name)
+            continue
+        if bounds.ge is not None:
+            (met if value >= bounds.ge else failed).append(
+                f"{_fig(name, value)} {'>=' if value >= bounds.ge else '<'} {_num(bounds.ge)}")
+        if bounds.lt is not None:
+            (met if value < bounds.lt else failed).append(
+                f"{_fig(name, value)} {'<' if value < bounds.lt else '>='} {_num(bounds.lt)}")
+    return ClauseCheck(not failed, tuple(unknown), tuple(met), tuple(failed))
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Whether a chip is controlled under a regime, and why."""
+
+    controlled: bool
+    rule: str | None       # "us-2023-10 3A090.a" when controlled
+    explanation: str       # "TPP 4992 >= 4800" or why no clause holds
+
+
+def classify(chip: Chip, regime: Regime | str) -> Classification:
+    """Is the chip controlled under the regime's rules? (destinations and origin aside)
+
+    A clause met with known figures only is preferred over one met through an unknown figure,
+    so the explanation names real figures whenever it can.
+    """
+    regime = load_regime(regime) if isinstance(regime, str) else regime
+    by_unknown: tuple[str, ClauseCheck] | None = None
+    misses: list[str] = []
+    for rule in regime.rules:
+        rule_misses = []
+        for clause in rule.clauses:
+            check = check_clause(chip, clause)
+            if check.holds and not check.unknown:
+                return Classification(True, f"{regime.id} {rule.id}", " and ".join(check.met))
+            if check.holds and by_unknown is None:
+                by_unknown = (rule.id, check)
+            if not check.holds:
+                rule_misses.append(" and ".join(check.failed))
+        if rule_misses:
+            misses.append(f"{rule.id}: " + "; ".join(dict.fromkeys(rule_misses)))
+    if by_unknown is not None:
+        rule_id, check = by_unknown
+        parts = list(check.met) + [
+            "die area unknown" if n == "pd" else f"{FIGURE_LABELS.get(n, n)} unknown" for n in check.unknown
+        ]
+        return Classification(True, f"{regime.id} {rule_id}", " and ".join(parts) + " (counts as controlled)")
+    if not regime.rules:
+        return Classification(False, None, f"{regime.id} has no rules")
+    return Classification(False, None, f"below {regime.id}: " + "; ".join(misses))
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether an offer is blocked, the rule that blocked it, and the figures (MODEL.md section 4)."""
+
+    blocked: bool
+    rule: str | None   # "us-2023-10 3A090.a" or "export_control: blocked"; None when allowed
+    reason: str        # "blocked: us-2023-10 3A090.a, TPP 4992 >= 4800" or "allowed: ..."
+
+
+def chip_decision(chip: Chip, regime_id: str, country: str | None,
+                  kind: str = "buy", location: str | None = None) -> Decision:
+    """MODEL.md section 4 for one chip sold (`buy`) or leased (`lease` at `location`) to `country`."""
+    if chip.export_control == "blocked":
+        return Decision(True, "export_control: blocked", f"blocked: chip {chip.id} has export_control: blocked")
+    if chip.export_control == "allowed":
+        return Decision(False, None, f"allowed: chip {chip.id} has export_control: allowed")
+    regime = load_regime(regime_id)
+    if regime.id == "none" or not regime.rules:
+        return Decision(False, None, f"allowed: no export-control rule applies ({regime.id})")
+    restricted = set(regime.restricted_destinations)
+    if country is None:
+        # the instance model requires a buyer under a regime; a chip table without one asks "for whom?"
+        return Decision(False, None, "allowed: no buyer country given")
+    if country not in restricted:
+        reason = f"allowed: {country} is not a restricted destination of {regime.id}"
+        if regime.limited_destinations and country not in regime.limited_destinations.all_except:
+            verdict = classify(chip, regime)
+            if verdict.controlled:
+                reason += f" (caveat: {regime.limited_destinations.note})"
+        return Decision(False, None, reason)
+    if chip.origin is not None and chip.origin == country:
+        return Decision(False, None, f"allowed: domestic chip (origin {chip.origin} = buyer {country})")
+    if kind == "lease":
+        where = location or country
+        if where not in restricted:
+            return Decision(False, None, f"allowed: lease runs in {where}, outside the restricted destinations of {regime.id}")
+    verdict = classify(chip, regime)
+    if verdict.controlled:
+        return Decision(True, verdict.rule, f"blocked: {verdict.rule}, {verdict.explanation}")
+    return Decision(False, None, f"allowed: {verdict.explanation}")
+
+
+def offer_decision(instance: Instance, offer: Offer) -> Decision:
+    """Is this offer blocked for the instance's buyer under its regime? (MODEL.md section 4)"""
+    chip = instance.chip(offer.chip)
+    country = instance.buyer.country if instance.buyer else None
+    return chip_decision(chip, instance.compliance.regime, country, offer.kind, offer.location)
+
+
+def regime_summary(regime_id: str) -> dict[str, Any]:
+    """Plain data about a regime, for reports and `plan chips --json`."""
+    r = load_regime(regime_id)
+    return {
+        "id": r.id, "title": r.title, "source": r.source,
+        "published": r.published.isoformat() if r.published else None,
+        "in_force": r.in_force.isoformat() if r.in_force else None,
+        "rescinded": r.rescinded.isoformat() if r.rescinded else None,
+        "restricted_destinations": list(r.restricted_destinations),
+        "rules": [{"id": rule.id, "text": rule.text} for rule in r.rules],
+    }
+
+
+def latest_regime() -> str:
+    """The regime in force most recently and not rescinded: the default of `plan chips`."""
+    live = [load_regime(r) for r in known_regimes() if r != "none"]
+    live = [r for r in live if r.in_force and not r.rescinded]
+    return max(live, key=lambda r: r.in_force).id if live else "none"
