@@ -89,7 +89,7 @@ def solve(
     json_out: Annotated[bool, typer.Option("--json", help="Print the result object as JSON to stdout.")] = False,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the result JSON to this file.")] = None,
     set_: SetOpt = None,
-    gap: GapOpt = 1e-6,
+    gap: GapOpt = 0.0,  # proven optimal by default; 1e-4 is faster on large instances
     time_limit: TimeOpt = None,
     threads: ThreadsOpt = 1,
 ) -> None:
@@ -339,6 +339,104 @@ def _read_chips(catalog: str):
         if defaults["regime"] not in known_regimes():
             raise InputError([f"compliance.regime: unknown regime {defaults['regime']!r}"], source)
     return chips, defaults
+
+
+# --------------------------------------------------------------------------- quote
+
+
+@app.command("quote")
+def quote_command(
+    plan_file: Annotated[Path, typer.Argument(help="Result JSON of `plan solve --json` (or -o).", show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, xlsx or json; default from -o's suffix, else csv.")] = "",
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to this file (needed for xlsx).")] = None,
+    instance: Annotated[Optional[Path], typer.Option("--instance", help="The instance solved: itemises fixed costs by"
+                                                     " offer and fills vendors missing from older results.")] = None,
+    set_: SetOpt = None,
+) -> None:
+    """Turn a plan into quote lines (vendor, chip, quantity, unit and extended price, months, term) with totals."""
+    from models.errors import InputError
+    from optimizer.quote import build_quote, load_result, render
+
+    fmt = (fmt or (output.suffix.lstrip(".").lower() if output is not None else "") or "csv").lower()
+    if fmt not in ("csv", "xlsx", "json"):
+        fail_input([f"--format: expected csv, xlsx or json, got {fmt!r}"])
+    if fmt == "xlsx" and output is None:
+        fail_input(["--format xlsx writes a workbook: give -o FILE.xlsx"])
+    if output is not None and str(output.parent) and not output.parent.exists():
+        fail_input([f"-o {output}: folder {output.parent} does not exist"])
+    try:
+        text = plan_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail_input([f"cannot read the plan: {getattr(exc, 'strerror', None) or exc}"], str(plan_file))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail_input([f"not JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"], str(plan_file))
+    inst = load_or_exit(instance, set_) if instance is not None else None
+    try:
+        quote = build_quote(load_result(data), inst)
+    except InputError as exc:
+        fail_input(exc.messages, str(plan_file))
+    except ValueError as exc:  # a result without a plan
+        _console(stderr=True).print(f"[bold red]{plan_file}[/]: {exc}", soft_wrap=True)
+        raise typer.Exit(EXIT_NO_PLAN)
+    body = render(quote, fmt)
+    if output is None:
+        sys.stdout.write(body)
+    else:
+        if isinstance(body, bytes):
+            from optimizer.quote import write_bytes_atomic
+
+            write_bytes_atomic(output, body)
+        else:
+            write_atomic(output, body)
+        _console(stderr=True).print(
+            f"{len(quote.lines)} quote lines, total {quote.totals.total:,.2f} {quote.currency}: written to {output}")
+
+
+# --------------------------------------------------------------------------- serve
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; loopback unless you mean otherwise.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+    db: Annotated[Optional[Path], typer.Option("--db", help="SQLite file for results and jobs [default: $PLAN_DB or plan-service.db].")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Solver processes [default: 2].")] = None,
+    queue: Annotated[Optional[int], typer.Option("--queue", min=0, help="Solves waiting beyond busy workers before 503 [default: 8].")] = None,
+    solver_threads: Annotated[Optional[int], typer.Option("--solver-threads", min=1, help="HiGHS threads per solve [default: 1].")] = None,
+    max_time_limit: Annotated[Optional[float], typer.Option("--max-time-limit", min=0.001, help="Cap (and default) of a solve's time limit, s [default: 300].")] = None,
+    max_body_bytes: Annotated[Optional[int], typer.Option("--max-body-bytes", min=1, help="Largest request body [default: 2000000].")] = None,
+    max_offer_periods: Annotated[Optional[int], typer.Option("--max-offer-periods", min=1, help="Largest instance, offers x periods [default: 20000].")] = None,
+    max_sweep_points: Annotated[Optional[int], typer.Option("--max-sweep-points", min=1, help="Most points in one sweep [default: 200].")] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the HTTP service (FastAPI on uvicorn): /v1/solve, /v1/sweeps, /v1/jobs, /v1/schema, /healthz.
+
+    Set PLAN_API_TOKEN to require `Authorization: Bearer <token>` on every endpoint but /healthz.
+    """
+    from models.errors import InputError
+
+    try:
+        import uvicorn
+
+        from optimizer.service import TOKEN_ENV, Settings, create_app
+    except ImportError as exc:
+        fail_input([f"plan serve needs fastapi and uvicorn ({exc.name} is missing): pip install fastapi uvicorn"])
+    try:
+        settings = Settings.from_env(
+            db=str(db) if db is not None else None, workers=workers, queue=queue, solver_threads=solver_threads,
+            max_time_limit=max_time_limit, max_body_bytes=max_body_bytes, max_offer_periods=max_offer_periods,
+            max_sweep_points=max_sweep_points,
+        )
+    except InputError as exc:
+        fail_input(exc.messages)
+    if settings.db != ":memory:" and not Path(settings.db).resolve().parent.exists():
+        fail_input([f"--db {settings.db}: folder {Path(settings.db).parent} does not exist"])
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
+        _console(stderr=True).print(f"[bold yellow]warning[/]: listening on {host} without {TOKEN_ENV}: anyone who"
+                                    " can reach it can run solves")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower())
 
 
 # --------------------------------------------------------------------------- entry point

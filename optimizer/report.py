@@ -47,8 +47,7 @@ def print_report(result: Result, console: Console) -> None:
         for col in ("period", "offer", "units", "GPUs", "arrives", f"unit price {cur}", f"cost {cur}"):
             table.add_column(col, justify="right" if col not in ("offer",) else "left")
         for o in result.orders:
-            arrives = o.arrives if not o.month else f"{o.arrives}"
-            table.add_row(when(o.period, o.month), o.offer, str(o.units), str(o.gpus), str(arrives),
+            table.add_row(when(o.period, o.month), o.offer, str(o.units), str(o.gpus), str(o.arrives),
                           money(o.unit_price), money(o.cost))
         console.print(table)
     if result.leases:
@@ -64,7 +63,7 @@ def print_report(result: Result, console: Console) -> None:
 
     if result.capacity:
         metrics = sorted({r.metric for r in result.capacity}, key=[r.metric for r in result.capacity].index)
-        table = Table(title="Capacity (available / required)", title_justify="left")
+        table = Table(title="Capacity", caption="available / required", title_justify="left", caption_justify="left")
         table.add_column("period")
         for m in metrics:
             table.add_column(m, justify="right")
