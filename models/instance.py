@@ -102,7 +102,7 @@ class Horizon(Strict):
         if value is not None:
             match = re.fullmatch(r"(\d{4})-(\d{1,2})", value)
             if not match or not 1 <= int(match.group(2)) <= 12:
-                raise PydanticCustomError("month", "must be a month as YYYY-MM, got {value!r}", {"value": value})
+                raise PydanticCustomError("month", f"must be a month as YYYY-MM, got {value!r}")
             return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
         return value
 

@@ -95,6 +95,8 @@ def run_highs(model, options: SolveOptions, time_limit: float | None) -> Outcome
 
     tc = results.termination_condition
     found = results.best_feasible_objective is not None
+    if tc == TC.unknown and highs is not None and highs.getModelStatus().name == "kModelEmpty":
+        return _empty_model_outcome(model, run_time)
     if tc == TC.optimal:
         status = "optimal"
     elif tc == TC.maxTimeLimit or tc in (TC.maxIterations,):
@@ -119,6 +121,21 @@ def run_highs(model, options: SolveOptions, time_limit: float | None) -> Outcome
     return outcome
 
 
+def _empty_model_outcome(model, run_time: float) -> Outcome:
+    """HiGHS got no columns (every decision fixed at 0 by its bounds): check the zero plan here."""
+    import pyomo.environ as pyo
+
+    for var in model.component_data_objects(pyo.Var):
+        var.set_value(0, skip_validation=True)
+    for con in model.component_data_objects(pyo.Constraint, active=True):
+        body = pyo.value(con.body)
+        if (con.has_lb() and body < pyo.value(con.lower) - 1e-9) or (con.has_ub() and body > pyo.value(con.upper) + 1e-9):
+            return Outcome(status="infeasible", has_plan=False, time_s=run_time)
+    objective = next(model.component_data_objects(pyo.Objective, active=True))
+    return Outcome(status="optimal", has_plan=True, time_s=run_time, mip_gap=0.0,
+                   units={idx: 0 for idx in model.units}, objective_scaled=pyo.value(objective))
+
+
 def solve_instance(instance: Instance, options: SolveOptions | None = None) -> Result:
     """Instance -> Result, the whole pipeline."""
     from optimizer.extract import extract, no_plan
@@ -130,6 +147,8 @@ def solve_instance(instance: Instance, options: SolveOptions | None = None) -> R
     if unmet:
         return no_plan(prepared, "infeasible", "; ".join(unmet), options, 0.0, started)
     outcome, model, message = _solve_prepared(prepared, options, started)
+    if outcome.status == "error":
+        raise RuntimeError("HiGHS stopped without a plan and without saying why")
     if not outcome.has_plan:
         return no_plan(prepared, outcome.status, message, options, outcome.time_s, started)
     return extract(prepared, outcome, options, started, message)
