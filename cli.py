@@ -100,6 +100,11 @@ def solve(
     if output is not None and not (output.parent.exists() if str(output.parent) else True):
         fail_input([f"-o {output}: folder {output.parent} does not exist"])
     result = solve_instance(inst, SolveOptions(gap=gap, time_limit=time_limit, threads=threads))
+    if result.status == "infeasible":  # say why and what it would take, within what is left of --time-limit
+        from optimizer.diagnose import diagnose
+
+        left = None if time_limit is None else max(0.0, time_limit - (result.solver.wall_time_s or 0.0))
+        result.diagnosis = diagnose(inst, SolveOptions(gap=gap, threads=threads), left)
     text = result.model_dump_json(indent=2)
     if output is not None:
         write_atomic(output, text + "\n")
@@ -109,6 +114,10 @@ def solve(
         from optimizer.report import print_report
 
         print_report(result, _console())
+        if result.diagnosis:
+            from optimizer.diagnose import print_diagnosis
+
+            print_diagnosis(result.diagnosis, _console())
         if output is not None:
             _console().print(f"result written to {output}")
     raise typer.Exit(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
@@ -357,11 +366,14 @@ def quote_command(
     from models.errors import InputError
     from optimizer.quote import build_quote, load_result, render
 
-    fmt = (fmt or (output.suffix.lstrip(".").lower() if output is not None else "") or "csv").lower()
+    suffix = output.suffix.lstrip(".").lower() if output is not None else ""
+    fmt = (fmt or (suffix if suffix in ("csv", "xlsx", "json") else "csv")).lower()
     if fmt not in ("csv", "xlsx", "json"):
         fail_input([f"--format: expected csv, xlsx or json, got {fmt!r}"])
     if fmt == "xlsx" and output is None:
         fail_input(["--format xlsx writes a workbook: give -o FILE.xlsx"])
+    if set_ and instance is None:
+        fail_input(["--set changes the instance: give --instance too"])
     if output is not None and str(output.parent) and not output.parent.exists():
         fail_input([f"-o {output}: folder {output.parent} does not exist"])
     try:
@@ -401,14 +413,14 @@ def quote_command(
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on; loopback unless you mean otherwise.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
-    db: Annotated[Optional[Path], typer.Option("--db", help="SQLite file for results and jobs [default: $PLAN_DB or plan-service.db].")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Solver processes [default: 2].")] = None,
-    queue: Annotated[Optional[int], typer.Option("--queue", min=0, help="Solves waiting beyond busy workers before 503 [default: 8].")] = None,
-    solver_threads: Annotated[Optional[int], typer.Option("--solver-threads", min=1, help="HiGHS threads per solve [default: 1].")] = None,
-    max_time_limit: Annotated[Optional[float], typer.Option("--max-time-limit", min=0.001, help="Cap (and default) of a solve's time limit, s [default: 300].")] = None,
-    max_body_bytes: Annotated[Optional[int], typer.Option("--max-body-bytes", min=1, help="Largest request body [default: 2000000].")] = None,
-    max_offer_periods: Annotated[Optional[int], typer.Option("--max-offer-periods", min=1, help="Largest instance, offers x periods [default: 20000].")] = None,
-    max_sweep_points: Annotated[Optional[int], typer.Option("--max-sweep-points", min=1, help="Most points in one sweep [default: 200].")] = None,
+    db: Annotated[Optional[Path], typer.Option("--db", help="SQLite file for results and jobs (PLAN_DB).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Solver processes.")] = None,
+    queue: Annotated[Optional[int], typer.Option("--queue", min=0, help="Solves waiting beyond busy workers before 503.")] = None,
+    solver_threads: Annotated[Optional[int], typer.Option("--solver-threads", min=1, help="HiGHS threads per solve.")] = None,
+    max_time_limit: Annotated[Optional[float], typer.Option("--max-time-limit", min=0.001, help="Cap (and default) of a solve's time limit, s.")] = None,
+    max_body_bytes: Annotated[Optional[int], typer.Option("--max-body-bytes", min=1, help="Largest request body.")] = None,
+    max_offer_periods: Annotated[Optional[int], typer.Option("--max-offer-periods", min=1, help="Largest instance, offers x periods.")] = None,
+    max_sweep_points: Annotated[Optional[int], typer.Option("--max-sweep-points", min=1, help="Most points in one sweep.")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the HTTP service (FastAPI on uvicorn): /v1/solve, /v1/sweeps, /v1/jobs, /v1/schema, /healthz.
@@ -431,12 +443,52 @@ def serve_command(
         )
     except InputError as exc:
         fail_input(exc.messages)
-    if settings.db != ":memory:" and not Path(settings.db).resolve().parent.exists():
+    if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
+        fail_input([f"--log-level: expected critical, error, warning, info, debug or trace, got {log_level!r}"])
+    if not Path(settings.db).resolve().parent.exists():
         fail_input([f"--db {settings.db}: folder {Path(settings.db).parent} does not exist"])
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
         _console(stderr=True).print(f"[bold yellow]warning[/]: listening on {host} without {TOKEN_ENV}: anyone who"
                                     " can reach it can run solves")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower())
+    _console(stderr=True).print(
+        f"plan serve: http://{host}:{port}  {settings.workers} workers x {settings.solver_threads} thread(s),"
+        f" queue {settings.queue}, time limit <= {settings.max_time_limit:g} s, db {settings.db},"
+        f" token {'required' if settings.token else 'not set'}", markup=False, soft_wrap=True)
+    # on SIGTERM, requests still waiting for a solve get 10 s; a sweep in progress resumes at the next start
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(),
+                timeout_graceful_shutdown=10)
+
+
+# --------------------------------------------------------------------------- explain
+
+
+@app.command("explain")
+def explain_command(
+    instance: InstanceArg,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON to stdout.")] = False,
+    set_: SetOpt = None,
+    gap: GapOpt = 0.0,
+    time_limit: TimeOpt = None,
+    threads: ThreadsOpt = 1,
+    tol: Annotated[float, typer.Option("--tol", min=1e-9, max=0.5, help="Relative precision of max_capacity break-even prices (min_cost ones are exact).")] = 1e-4,
+    no_break_even: Annotated[bool, typer.Option("--no-break-even", help="Skip the break-even prices (one solve per step).")] = False,
+) -> None:
+    """Why this plan: binding rules, marginal values and break-even prices (or why there is no plan).
+
+    Exit 0 with a plan, 3 without one (the diagnosis says why), 2 on bad input. --time-limit
+    bounds the whole command; break-even prices not reached in time are marked as such.
+    """
+    inst = load_or_exit(instance, set_)
+    from optimizer.explain import explain, print_explanation
+    from optimizer.solve import SolveOptions
+
+    ex = explain(inst, SolveOptions(gap=gap, time_limit=time_limit, threads=threads),
+                 break_even=not no_break_even, rel_tol=tol)
+    if json_out:
+        sys.stdout.write(ex.model_dump_json(indent=2) + "\n")
+    else:
+        print_explanation(ex, _console())
+    raise typer.Exit(EXIT_OK if ex.result.has_plan else EXIT_NO_PLAN)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"  # 1.1.0: orders and leases carry the chip's vendor
 
 Status = Literal["optimal", "feasible", "infeasible", "unbounded", "time_limit"]
 
@@ -32,6 +32,7 @@ class Cost(Out):
 class Order(Out):
     offer: str
     chip: str
+    vendor: str | None = Field(default=None, description="The chip's vendor, when the instance names one.")
     period: int = Field(description="Period the order is placed (and paid).")
     month: str | None = Field(default=None, description="Month of `period` when horizon.start is set.")
     arrives: int = Field(description="First period the units are available.")
@@ -44,6 +45,7 @@ class Order(Out):
 class Lease(Out):
     offer: str
     chip: str
+    vendor: str | None = Field(default=None, description="The chip's vendor, when the instance names one.")
     start: int = Field(description="Period the lease is started (contracted).")
     month: str | None = None
     first_period: int = Field(description="First active (billed, available) period.")
@@ -87,6 +89,21 @@ class Excluded(Out):
     rule: str | None = Field(default=None, description="The export-control rule, when blocked by one.")
 
 
+class Diagnosis(Out):
+    """One finding about an instance without a plan, in the user's words (docs/explain.md)."""
+
+    kind: Literal["cause", "relax", "lower", "conflict", "note"] = Field(
+        description="cause: found from the data alone; relax: the smallest relaxation of the limits that"
+        " gives a plan; lower: or, keeping the limits, how far the requirements would have to come down;"
+        " conflict: a member of an irreducible infeasible subset of the LP relaxation; note: context."
+    )
+    constraint: str | None = Field(default=None, description="The rule by its business name, e.g. budget.total.")
+    periods: list[int] = Field(default_factory=list, description="Periods concerned, if the rule has periods.")
+    amount: float | None = Field(default=None, description="Size of the relaxation or shortfall, in `unit`.")
+    unit: str | None = Field(default=None, description="Unit of `amount`: the currency, TFLOPS, GB, GPUs, kW, units...")
+    action: str = Field(description="What it would take, as a sentence.")
+
+
 class SolverInfo(Out):
     name: str = "highs"
     version: str
@@ -116,6 +133,9 @@ class Result(Out):
     cash: list[CashRow] = Field(default_factory=list)
     excluded: list[Excluded] = Field(default_factory=list)
     solver: SolverInfo
+    diagnosis: list[Diagnosis] | None = Field(
+        default=None, description="Infeasible only: why, and the smallest relaxation that gives a plan."
+    )
 
     @property
     def has_plan(self) -> bool:

@@ -95,7 +95,10 @@ def structure_key(p: Prepared) -> tuple:
         p.T, p.sense, p.objective_metric, p.objective_period, p.last_billed_period,
         tuple((o.id, o.kind, o.lead_time, o.term, tuple(o.window), tuple(sorted(o.perf)),
                tuple((lo, hi) for lo, hi, _ in o.segments()), o.min_order, o.max_per_period, o.max_total,
-               o.order_bound, o.fixed_cost > 0, o.residual_value > 0, o.power_kw > 0) for o in p.offers),
+               # the order bound is a coefficient only of offers with binaries (a sweep over
+               # prices moves budget / price bounds of the others without changing the model)
+               o.order_bound if (o.price_breaks or o.min_order > 1 or o.fixed_cost > 0) else None,
+               o.fixed_cost > 0, o.residual_value > 0, o.power_kw > 0) for o in p.offers),
         tuple((r.metric, tuple(t for t, v in r.required.items() if v > 0)) for r in p.capacity_requirements),
         tuple((r.metric, r.first, r.last, r.work_flop > 0) for r in p.work_requirements),
         tuple((pol.metric, tuple(pol.offers), pol.min_share is None, pol.max_share is None) for pol in p.policies),

@@ -39,6 +39,7 @@ class PreparedOffer:
     max_total: int | None
     order_bound: int  # a finite upper bound on one order/start, for binaries (see order_bounds)
     bound_from_data: bool  # True when order_bound comes from caps or budgets, not a heuristic
+    vendor: str | None = None  # the chip's vendor, carried to the result for quotes
 
     @property
     def is_buy(self) -> bool:
@@ -249,6 +250,7 @@ def prepare(instance: Instance) -> Prepared:
                 max_total=offer.max_total,
                 order_bound=0,
                 bound_from_data=False,
+                vendor=chip.vendor,
             )
         )
 

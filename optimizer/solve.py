@@ -70,16 +70,13 @@ def highs_version() -> str:
         return "unknown"
 
 
-def run_highs(model, options: SolveOptions, time_limit: float | None) -> Outcome:
-    """The one place HiGHS is called. Returns plain values; the model is left untouched."""
-    from pyomo.contrib.appsi.base import TerminationCondition as TC
+def new_highs(options: SolveOptions):
+    """An appsi HiGHS object set up for `options` (time limit and warm start are set per run)."""
     from pyomo.contrib.appsi.solvers import Highs
 
     opt = Highs(only_child_vars=True)  # declaration order: HiGHS is up to 5x faster that way
     opt.config.stream_solver = False
     opt.config.load_solution = False
-    if time_limit is not None:
-        opt.config.time_limit = max(time_limit, 0.01)
     opt.config.mip_gap = options.gap
     opt.highs_options = {
         "threads": options.threads,
@@ -87,10 +84,37 @@ def run_highs(model, options: SolveOptions, time_limit: float | None) -> Outcome
         "mip_abs_gap": 1e-9 if options.gap == 0 else 1e-6,
         "output_flag": False,
     }
+    return opt
+
+
+def run_highs(model, options: SolveOptions, time_limit: float | None, solver=None,
+              full_update: bool = True, warm_start: bool = False) -> Outcome:
+    """The one place HiGHS is called. Returns plain values; the model is left untouched.
+
+    Without `solver` (what `plan solve` does) a fresh HiGHS object is made for this run. A
+    `Planner` that reuses one model passes its persistent `solver`: appsi then updates only the
+    coefficients of mutable Params, and with `full_update=False` skips its walks looking for
+    new or removed components (the caller knows the structure has not changed). `warm_start`
+    hands the variables' current values (the previous plan) to HiGHS as a starting solution;
+    HiGHS checks it and ignores it where it is no longer feasible.
+    """
+    from pyomo.contrib.appsi.base import TerminationCondition as TC
+
+    opt = solver if solver is not None else new_highs(options)
+    # a persistent object keeps the last run's option values: always set the time limit
+    opt.config.time_limit = max(time_limit, 0.01) if time_limit is not None else (None if solver is None else 1e30)
+    opt.config.warmstart = warm_start
+    for flag in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+                 "update_vars", "update_named_expressions", "update_objective"):
+        setattr(opt.update_config, flag, full_update)
+    reused = solver is not None and opt._model is model and opt._solver_model is not None
     with quiet_stdout():
+        # HiGHS's run-time counter accumulates over runs of one object: take the difference
+        before = opt._solver_model.getRunTime() if reused else 0.0
         results = opt.solve(model)
         highs = opt._solver_model  # the highspy object, for run time and gap
-        run_time = highs.getRunTime() if highs is not None else 0.0
+        run_time = highs.getRunTime() - before if highs is not None else 0.0
         info = highs.getInfo() if highs is not None else None
 
     tc = results.termination_condition
@@ -138,20 +162,87 @@ def _empty_model_outcome(model, run_time: float) -> Outcome:
 
 def solve_instance(instance: Instance, options: SolveOptions | None = None) -> Result:
     """Instance -> Result, the whole pipeline."""
-    from optimizer.extract import extract, no_plan
+    return Planner(options).solve(instance)
 
-    options = options or SolveOptions()
-    started = time.perf_counter()
-    prepared = prepare(instance)
-    unmet = unmeetable(prepared)
-    if unmet:
-        return no_plan(prepared, "infeasible", "; ".join(unmet), options, 0.0, started)
-    outcome, model, message = _solve_prepared(prepared, options, started)
-    if outcome.status == "error":
-        raise RuntimeError("HiGHS stopped without a plan and without saying why")
-    if not outcome.has_plan:
-        return no_plan(prepared, outcome.status, message, options, outcome.time_s, started)
-    return extract(prepared, outcome, options, started, message)
+
+class Planner:
+    """Prepare, build, solve, extract for one process; a sweep keeps one per worker.
+
+    With `reuse=False` (what `plan solve` does) every solve builds a new model and a new HiGHS
+    object. With `reuse=True` the model and a persistent HiGHS object are kept: when the next
+    instance has the same structure (`build.structure_key`) only the mutable Params move
+    (`build.update_parameters`) and appsi passes the changed coefficients to HiGHS; otherwise
+    the model is built again. `warm_start` starts HiGHS from the previous plan (see run_highs).
+    A Planner is not thread-safe, and HiGHS fixes its thread count per process: one per worker.
+    """
+
+    def __init__(self, options: SolveOptions | None = None, reuse: bool = False, warm_start: bool = False):
+        self.options = options or SolveOptions()
+        self.reuse = reuse
+        self.warm_start = warm_start
+        self.model = None  # kept only when reuse
+        self.key = None  # structure_key of the model kept
+        self.solver = None  # persistent appsi Highs, only when reuse
+        self.dirty = True  # the model's components changed since HiGHS last saw them
+        self.prepared: Prepared | None = None  # of the last solve, for callers that report on it
+        self.built = self.updated = 0  # models built / updated in place, for benchmarks
+
+    def solve(self, instance: Instance) -> Result:
+        from optimizer.extract import extract, no_plan
+
+        options = self.options
+        started = time.perf_counter()
+        prepared = self.prepared = prepare(instance)
+        unmet = unmeetable(prepared)
+        if unmet:
+            return no_plan(prepared, "infeasible", "; ".join(unmet), options, 0.0, started)
+        outcome, model, message = _solve_prepared(prepared, options, started, planner=self)
+        if outcome.status == "error":
+            raise RuntimeError("HiGHS stopped without a plan and without saying why")
+        if not outcome.has_plan:
+            return no_plan(prepared, outcome.status, message, options, outcome.time_s, started)
+        return extract(prepared, outcome, options, started, message)
+
+    def model_for(self, p: Prepared):
+        """A model of `p`: the kept one with its Params moved when the structure allows, else new."""
+        from optimizer.build import build_model, structure_key, update_parameters
+
+        if not self.reuse:
+            self.built += 1
+            return build_model(p)
+        key = structure_key(p)
+        if self.model is not None and key == self.key:
+            _back_to_first_stage(self.model, self)
+            update_parameters(self.model, p)
+            self.updated += 1
+            return self.model
+        self.model, self.key, self.dirty = build_model(p), key, True
+        self.built += 1
+        return self.model
+
+    def run(self, model, time_limit: float | None) -> Outcome:
+        if not self.reuse:
+            return run_highs(model, self.options, time_limit)
+        if self.solver is None:
+            self.solver = new_highs(self.options)
+        outcome = run_highs(model, self.options, time_limit, solver=self.solver,
+                            full_update=self.dirty, warm_start=self.warm_start)
+        self.dirty = False
+        return outcome
+
+    def forget(self, model) -> None:
+        """The model was changed in a way not undone here: build anew next time."""
+        if model is self.model:
+            self.model = self.key = None
+
+
+def _back_to_first_stage(model, planner: Planner) -> None:
+    """Undo max_capacity's second stage (hold_capacity) on a kept model."""
+    if model.component("hold_capacity") is not None:
+        model.del_component(model.hold_capacity)
+        model.total_cost.deactivate()
+        model.max_capacity.activate()
+        planner.dirty = True
 
 
 def _remaining(options: SolveOptions, started: float) -> float | None:
@@ -160,21 +251,23 @@ def _remaining(options: SolveOptions, started: float) -> float | None:
     return options.time_limit - (time.perf_counter() - started)
 
 
-def _solve_prepared(p: Prepared, options: SolveOptions, started: float):
-    from optimizer.build import build_model, hold_capacity, offers_at_bound
+def _solve_prepared(p: Prepared, options: SolveOptions, started: float, planner: Planner | None = None):
+    from optimizer.build import hold_capacity, offers_at_bound
 
+    planner = planner or Planner(options)  # the Planner decides: new model or kept one, which HiGHS
     total_time = 0.0
     for attempt in range(MAX_BOUND_DOUBLINGS + 1):
-        model = build_model(p)
-        outcome = run_highs(model, options, _remaining(options, started))
+        model = planner.model_for(p)
+        outcome = planner.run(model, _remaining(options, started))
         total_time += outcome.time_s
         message = None
         if outcome.status == "infeasible_or_unbounded" or outcome.status == "unbounded":
-            outcome.status, message = _infeasible_or_unbounded(p, model, options, started)
+            outcome.status, message = _infeasible_or_unbounded(p, model, options, started, planner)
         if outcome.has_plan and p.sense == "max_capacity":
             reached = outcome.objective_scaled
             hold_capacity(model, p, reached)
-            second = run_highs(model, options, _remaining(options, started))
+            planner.dirty = True  # a new row and another objective: appsi must look for them
+            second = planner.run(model, _remaining(options, started))
             total_time += second.time_s
             if second.has_plan:
                 second.status = "optimal" if outcome.status == second.status == "optimal" else "feasible"
@@ -202,7 +295,8 @@ def _solve_prepared(p: Prepared, options: SolveOptions, started: float):
     return outcome, model, message
 
 
-def _infeasible_or_unbounded(p: Prepared, model, options: SolveOptions, started: float) -> tuple[str, str]:
+def _infeasible_or_unbounded(p: Prepared, model, options: SolveOptions, started: float,
+                             planner: Planner | None = None) -> tuple[str, str]:
     """HiGHS may not tell the two apart; a plan with any objective settles it."""
     import pyomo.environ as pyo
 
@@ -212,8 +306,10 @@ def _infeasible_or_unbounded(p: Prepared, model, options: SolveOptions, started:
     for obj in model.component_objects(pyo.Objective, active=True):
         obj.deactivate()
     model.find_any_plan = pyo.Objective(expr=0)
-    probe = run_highs(model, options, _remaining(options, started))
+    probe = run_highs(model, options, _remaining(options, started))  # a fresh HiGHS: a one-off probe
     model.del_component(model.find_any_plan)
+    if planner is not None:
+        planner.forget(model)  # its objectives are deactivated now
     if probe.has_plan:
         return "unbounded", f"{p.objective_metric} in period {p.objective_period} can grow without limit (no cap or budget binds it)"
     return "infeasible", "no plan meets every requirement within the caps, budgets and policies"

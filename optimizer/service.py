@@ -1,0 +1,675 @@
+"""`plan serve`: the planner as an HTTP service for the quoting system (FastAPI, run by uvicorn).
+
+    POST /v1/solve          instance (JSON or YAML) -> Result; stored, GET /v1/results/{id}
+    POST /v1/sweeps         instance + {PATH: [values]} grid -> a job, run in the background
+    GET  /v1/jobs/{id}      status, progress and the rows finished so far
+    GET  /v1/results/{id}   a stored Result
+    GET  /v1/schema/{which} JSON Schema of `instance` or `result`
+    GET  /healthz           liveness and load; the only endpoint without the token
+
+Solves run in a bounded pool of worker processes (isolation: a crash or a leak stays in the
+worker; HiGHS's thread count is fixed per process, so every solve of a server uses the same one).
+The event loop only parses, validates and waits, so /healthz answers while every worker is busy.
+Requests beyond the workers plus a bounded queue get 503 with Retry-After. Results and jobs
+live in SQLite (optimizer.jobs): a restart loses no finished result and resumes unfinished jobs.
+
+Settings come from `plan serve` options or PLAN_* environment variables (Settings.from_env);
+the bearer token only from PLAN_API_TOKEN, never from the command line (it would show in `ps`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hmac
+import itertools
+import json
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.errors import InputError
+from models.instance import Instance
+from models.result import SCHEMA_VERSION, Cost, Result
+from optimizer.jobs import Store, noop, solve_in_worker, warm_up
+
+log = logging.getLogger("plan.service")
+
+TOKEN_ENV = "PLAN_API_TOKEN"
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+RETRY_AFTER_S = 5
+
+
+@dataclass
+class Settings:
+    """Limits and resources of one server. Each field can be set by PLAN_<FIELD> in the environment."""
+
+    db: str = "plan-service.db"  # SQLite file for results and jobs
+    workers: int = 2  # solver processes
+    queue: int = 8  # solves admitted beyond the busy workers; more get 503
+    solver_threads: int = 1  # HiGHS threads per solve (fixed per worker process)
+    max_body_bytes: int = 2_000_000  # request bodies over this get 413
+    max_offer_periods: int = 20_000  # offers x periods of one instance; over it 413
+    max_time_limit: float = 300.0  # seconds; a larger time_limit gets 422; also the default
+    max_sweep_points: int = 200  # grid points of one sweep; over it 413
+    max_pending_jobs: int = 20  # sweeps queued or running; more get 503
+    token: str | None = None  # from PLAN_API_TOKEN only
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> "Settings":
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "token":
+                continue
+            raw = os.environ.get(f"PLAN_{f.name.upper()}")
+            if raw is not None and raw != "":
+                kind = type(f.default)
+                try:
+                    values[f.name] = kind(raw)
+                except ValueError:
+                    noun = "a whole number" if kind is int else "a number"
+                    raise InputError([f"PLAN_{f.name.upper()}: expected {noun}, got {raw!r}"]) from None
+        values["token"] = os.environ.get(TOKEN_ENV) or None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        bad = [f"{name} must be >= 1" for name in ("workers", "solver_threads", "max_body_bytes", "max_offer_periods",
+                                                   "max_sweep_points", "max_pending_jobs")
+               if getattr(self, name) < 1]
+        if self.queue < 0:
+            bad.append("queue must be >= 0")
+        if not self.db or self.db == ":memory:" or self.db.startswith("file:"):
+            bad.append("db must be a file: results and jobs must outlive the server")
+        if self.max_time_limit <= 0:
+            bad.append("max_time_limit must be > 0")
+        if bad:
+            raise InputError(bad)
+
+
+# --------------------------------------------------------------------------- API models
+
+
+class SolveOptionsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gap: float = Field(default=1e-6, ge=0, description="Relative MIP gap; 0 proves optimality.")
+    time_limit: float | None = Field(
+        default=None, gt=0, description="Seconds per solve; at most the server's cap, which is also the default."
+    )
+    threads: int | None = Field(
+        default=None, ge=1, description="HiGHS threads; must equal the server's setting when given."
+    )
+
+
+class SolveRequest(SolveOptionsIn):
+    """A solve request with options. The body may also be a bare instance (options in the query)."""
+
+    instance: Instance
+
+
+class SweepOptionsIn(SolveOptionsIn):
+    params: dict[str, list[Any]] = Field(
+        min_length=1,
+        description="Grid: {PATH: [values]} with PATH as in `plan solve --set` (offers.X.unit_price);"
+        " every combination is one point, in the order given.",
+    )
+
+
+class SweepRequest(SweepOptionsIn):
+    instance: Instance
+
+
+class Progress(BaseModel):
+    done: int
+    total: int
+
+
+class SweepRow(BaseModel):
+    point: int = Field(description="Index of the point in the grid, 0-based.")
+    params: dict[str, Any]
+    status: str = Field(description="The result's status, or `invalid` / `error` when the point could not be solved.")
+    objective: float | None = None
+    message: str | None = None
+    cost: Cost | None = None
+    result_id: str | None = Field(default=None, description="GET /v1/results/{result_id} for the whole result.")
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    status: str = Field(description="queued | running | done | failed")
+    created: str
+    updated: str
+    error: str | None = None
+    progress: Progress
+    rows: list[SweepRow]
+
+
+class JobCreated(BaseModel):
+    id: str
+    status: str
+    total: int
+    location: str
+
+
+class Health(BaseModel):
+    status: str = "ok"
+    schema_version: str = SCHEMA_VERSION
+    workers: int
+    in_flight: int = Field(description="Solves running or queued in the pool (sweep points included).")
+    queue_limit: int
+    jobs_pending: int
+
+
+class Problem(BaseModel):
+    detail: str
+    errors: list[str] = Field(default_factory=list)
+
+
+class HTTPProblem(Exception):
+    def __init__(self, status: int, detail: str, errors: list[str] | None = None, headers: dict | None = None):
+        self.status, self.detail, self.errors, self.headers = status, detail, errors or [], headers or {}
+
+
+class SolvePool:
+    """Worker processes with admission control: at most `workers + queue` solves in flight."""
+
+    def __init__(self, workers: int, queue_limit: int, threads: int = 1):
+        self.workers = workers
+        self.threads = threads
+        self.queue_limit = queue_limit
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the server has threads (event loop, job runner) that fork would copy mid-state
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=warm_up, initargs=(self.threads,), max_tasks_per_child=500,
+        )
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def warm(self, timeout: float = 120) -> None:
+        """Start every worker now and wait until each has warmed up: ready means fast."""
+        futures = [self._executor.submit(noop) for _ in range(self.workers)]
+        wait(futures, timeout=timeout)
+
+    def submit(self, fn, *args, background: bool = False) -> Future | None:
+        """Submit, or None when full. Background work (sweep points) only takes an idle worker,
+        so interactive solves never wait behind a whole sweep."""
+        with self._lock:
+            limit = self.workers if background else self.workers + self.queue_limit
+            if self._in_flight >= limit:
+                return None
+            executor = self._executor
+            try:
+                fut = executor.submit(fn, *args)
+            except BrokenProcessPool:
+                executor = self._executor = self._new_executor()
+                fut = executor.submit(fn, *args)
+            self._in_flight += 1
+        fut.add_done_callback(lambda f: self._release(f, executor))
+        return fut
+
+    def _release(self, fut: Future, executor: ProcessPoolExecutor) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            broken = not fut.cancelled() and isinstance(fut.exception(), BrokenProcessPool)
+            if broken and executor is self._executor:
+                log.error("a solver process died; starting a new pool")
+                self._executor = self._new_executor()
+                executor.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self) -> None:
+        executor = self._executor
+        if self._in_flight == 0:
+            executor.shutdown(wait=True)
+            return
+        executor.shutdown(wait=False, cancel_futures=True)
+        # a solve in progress would hold the shutdown for up to its time limit: end the workers
+        for proc in list(getattr(executor, "_processes", {}).values()):
+            if proc.is_alive():
+                proc.terminate()
+
+
+# --------------------------------------------------------------------------- request parsing
+
+
+def _reject_duplicates(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def parse_body(body: bytes, content_type: str | None) -> Any:
+    """JSON or YAML (safe loader, alias bombs refused) -> plain data; 400/415 with a clear message."""
+    from models.loading import parse_text
+
+    media = (content_type or "application/json").split(";")[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPProblem(400, "the body is not UTF-8 text") from None
+    if media in YAML_TYPES:
+        try:
+            return parse_text(text, "body")
+        except InputError as exc:
+            raise HTTPProblem(400, "the body is not valid YAML", exc.messages) from None
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            return json.loads(text, object_pairs_hook=_reject_duplicates)
+        except json.JSONDecodeError as exc:
+            raise HTTPProblem(400, "the body is not valid JSON",
+                              [f"line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+        except ValueError as exc:
+            raise HTTPProblem(400, "the body is not valid JSON", [str(exc)]) from None
+    raise HTTPProblem(415, f"unsupported content type {media!r}: send application/json or application/yaml")
+
+
+async def read_body(request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes `limit` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPProblem(413, f"request body of {int(declared):,} bytes is over the limit of {limit:,} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPProblem(413, f"request body is over the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _pydantic_problems(exc) -> list[str]:
+    from models.errors import messages
+
+    return messages(exc)
+
+
+def split_request(data: Any, options_model: type[BaseModel], query: dict[str, Any]) -> tuple[Any, BaseModel]:
+    """Body -> (instance data, options). A body with an `instance` key is a request object (options
+    inside); any other body is the instance itself, with options from the query string."""
+    from pydantic import ValidationError
+
+    if isinstance(data, dict) and "instance" in data:
+        rest = {k: v for k, v in data.items() if k != "instance"}
+        instance_data = data["instance"]
+    else:
+        rest, instance_data = {k: v for k, v in query.items() if v is not None}, data
+    try:
+        options = options_model.model_validate(rest)
+    except ValidationError as exc:
+        raise HTTPProblem(422, "invalid request options", _pydantic_problems(exc)) from None
+    return instance_data, options
+
+
+def effective_options(options: SolveOptionsIn, settings: Settings) -> tuple[float, float, int]:
+    errors = []
+    if options.time_limit is not None and options.time_limit > settings.max_time_limit:
+        errors.append(f"time_limit: {options.time_limit:g} s is over this server's cap of"
+                      f" {settings.max_time_limit:g} s")
+    if options.threads is not None and options.threads != settings.solver_threads:
+        errors.append(f"threads: this server solves with {settings.solver_threads} thread(s) per solve"
+                      " (plan serve --solver-threads); leave threads out or send that number")
+    if errors:
+        raise HTTPProblem(422, "invalid request options", errors)
+    time_limit = options.time_limit if options.time_limit is not None else settings.max_time_limit
+    return options.gap, time_limit, settings.solver_threads
+
+
+def check_instance(data: Any, settings: Settings, where: str = "") -> Instance:
+    """Validate (422 with every located message) and enforce the size limit (413)."""
+    from models.loading import validate
+
+    try:
+        inst = validate(data)
+    except InputError as exc:
+        raise HTTPProblem(422, f"invalid instance{where}", exc.messages) from None
+    size = len(inst.offers) * inst.T
+    if size > settings.max_offer_periods:
+        raise HTTPProblem(413, f"instance{where} too large: {len(inst.offers)} offers x {inst.T} periods = {size:,}"
+                               f" is over this server's limit of {settings.max_offer_periods:,}")
+    return inst
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+def grid(params: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the parameter values, the first parameter varying slowest."""
+    paths = list(params)
+    return [dict(zip(paths, combo)) for combo in itertools.product(*(params[p] for p in paths))]
+
+
+def normalized(data: Any) -> Any:
+    """A deep copy with JSON-safe values and period keys as numbers (what `--set` expects)."""
+    from models.loading import apply_overrides
+
+    return apply_overrides(data, [])
+
+
+def point_data(base: Any, point: dict[str, Any]) -> Any:
+    from models.loading import set_path
+
+    data = copy.deepcopy(base)
+    for path, value in point.items():
+        set_path(data, path, value)
+    return data
+
+
+def summary_row(point: dict[str, Any], outcome: tuple[str, Any] | None, error: str | None) -> tuple[dict, str | None]:
+    """A job row for one finished point and the full result JSON to store beside it."""
+    if error is not None:
+        return {"params": point, "status": "error", "message": error}, None
+    kind, payload = outcome
+    if kind == "invalid":
+        return {"params": point, "status": "invalid", "message": "; ".join(payload)}, None
+    result = json.loads(payload)
+    return {"params": point, "status": result["status"], "objective": result["objective"],
+            "message": result.get("message"), "cost": result.get("cost")}, payload
+
+
+class JobRunner:
+    """One background thread running sweep jobs in order, their points on idle workers."""
+
+    def __init__(self, store: Store, pool: SolvePool):
+        self.store, self.pool = store, pool
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._stop = threading.Event()
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="plan-jobs", daemon=True)
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def start(self) -> None:
+        for jid in self.store.unfinished_jobs():  # running when the server stopped: resume
+            self.enqueue(jid)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def enqueue(self, jid: str) -> None:
+        with self._lock:
+            self._pending += 1
+        self._queue.put(jid)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                jid = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self._run(jid)
+            except Exception as exc:  # noqa: BLE001 - a job failing must not stop the runner
+                log.exception("job %s failed", jid)
+                self.store.set_status(jid, "failed", f"{type(exc).__name__}: {exc}")
+            finally:
+                with self._lock:
+                    self._pending -= 1
+
+    def _run(self, jid: str) -> None:
+        request = self.store.job_request(jid)
+        points = grid(request["params"])
+        base = request["instance"]
+        done = self.store.done_points(jid)
+        todo = [i for i in range(len(points)) if i not in done]
+        self.store.set_status(jid, "running")
+        args = (request["gap"], request["time_limit"], request["threads"])
+        running: dict[Future, int] = {}
+        crashes: dict[int, int] = {}
+        while todo or running:
+            if self._stop.is_set():
+                return  # stays `running` in the store: resumed at the next start
+            while todo:
+                fut = self.pool.submit(solve_in_worker, point_data(base, points[todo[0]]), *args, background=True)
+                if fut is None:
+                    break
+                running[fut] = todo.pop(0)
+            if not running:
+                self._stop.wait(0.05)
+                continue
+            finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                i = running.pop(fut)
+                try:
+                    row, body = summary_row(points[i], fut.result(), None)
+                except BrokenProcessPool:
+                    # a worker died, maybe on another request: try this point once more
+                    crashes[i] = crashes.get(i, 0) + 1
+                    if crashes[i] < 2:
+                        todo.insert(0, i)
+                        continue
+                    row, body = summary_row(points[i], None, "the solver process died twice on this point")
+                except Exception as exc:  # noqa: BLE001 - one failed point is a row, not a failed job
+                    row, body = summary_row(points[i], None, f"{type(exc).__name__}: {exc}")
+                self.store.add_point(jid, i, row, body)
+        self.store.set_status(jid, "done")
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def _openapi_bodies(app) -> None:
+    """OpenAPI from the same pydantic models: request bodies (JSON or YAML) and the bearer scheme."""
+    from fastapi.openapi.utils import get_openapi
+    from pydantic.json_schema import models_json_schema
+
+    def build():
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        _, defs = models_json_schema(
+            [(SolveRequest, "validation"), (SweepRequest, "validation"), (Instance, "validation")],
+            ref_template="#/components/schemas/{model}",
+        )
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {}).update(defs.get("$defs", {}))
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer",
+                                                    "description": f"Required when {TOKEN_ENV} is set."}}
+        schema["security"] = [{"bearer": []}]
+        schema["paths"]["/healthz"]["get"]["security"] = []
+        for path, model in (("/v1/solve", "SolveRequest"), ("/v1/sweeps", "SweepRequest")):
+            one_of = {"oneOf": [{"$ref": f"#/components/schemas/{model}"}, {"$ref": "#/components/schemas/Instance"}]}
+            if model == "SweepRequest":
+                one_of = {"$ref": "#/components/schemas/SweepRequest"}
+            schema["paths"][path]["post"]["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": one_of}, "application/yaml": {"schema": one_of}},
+            }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = build
+
+
+def create_app(settings: Settings | None = None):
+    """The FastAPI app. `uvicorn optimizer.service:create_app --factory` reads PLAN_* settings."""
+    settings = settings or Settings.from_env()
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app):
+        store = Store(settings.db)
+        pool = SolvePool(settings.workers, settings.queue, settings.solver_threads)
+        await asyncio.get_running_loop().run_in_executor(None, pool.warm)
+        runner = JobRunner(store, pool)
+        runner.start()
+        state.update(store=store, pool=pool, runner=runner)
+        log.info("plan service: %d workers, db %s, token %s", settings.workers, settings.db,
+                 "required" if settings.token else "not set")
+        try:
+            yield
+        finally:
+            runner.stop()
+            pool.shutdown()
+
+    app = FastAPI(
+        title="plan",
+        version=SCHEMA_VERSION,
+        description="Procurement planner for AI compute, as a quoting service. Results follow the versioned"
+        " result schema (GET /v1/schema/result).",
+        lifespan=lifespan,
+    )
+    problem_responses = {code: {"model": Problem} for code in (400, 401, 404, 413, 415, 422, 503)}
+
+    @app.exception_handler(HTTPProblem)
+    async def _problem(request: Request, exc: HTTPProblem):
+        return JSONResponse({"detail": exc.detail, "errors": exc.errors}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+
+    @app.middleware("http")
+    async def _auth(request: Request, call_next):
+        if settings.token and request.url.path != "/healthz":
+            header = request.headers.get("authorization", "")
+            scheme, _, given = header.partition(" ")
+            ok = scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), settings.token.encode())
+            if not ok:
+                detail = "missing bearer token" if not header else "invalid bearer token"
+                return JSONResponse({"detail": f"{detail}: send Authorization: Bearer <{TOKEN_ENV}>", "errors": []},
+                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
+
+    def busy() -> HTTPProblem:
+        return HTTPProblem(503, f"all {settings.workers} solver workers are busy and the queue of {settings.queue}"
+                                " is full; retry later", headers={"Retry-After": str(RETRY_AFTER_S)})
+
+    @app.get("/healthz", response_model=Health, tags=["service"])
+    async def healthz() -> Health:
+        pool: SolvePool = state["pool"]
+        return Health(workers=pool.workers, in_flight=pool.in_flight, queue_limit=pool.queue_limit,
+                      jobs_pending=state["runner"].pending)
+
+    @app.post("/v1/solve", response_model=Result, responses=problem_responses, tags=["solve"])
+    async def solve(
+        request: Request,
+        gap: float | None = Query(None, ge=0, description="Relative MIP gap (bare-instance bodies)."),
+        time_limit: float | None = Query(None, gt=0, description="Seconds (bare-instance bodies)."),
+        threads: int | None = Query(None, ge=1, description="Must equal the server's setting when given."),
+    ):
+        """Solve an instance (JSON or YAML; bare, or wrapped as {instance, gap, time_limit, threads}).
+        The result is stored: its id is in the Location and X-Result-Id headers."""
+        body = await read_body(request, settings.max_body_bytes)
+        data = parse_body(body, request.headers.get("content-type"))
+        instance_data, options = split_request(data, SolveOptionsIn, {"gap": gap, "time_limit": time_limit,
+                                                                      "threads": threads})
+        gap_, limit, threads_ = effective_options(options, settings)
+        await run_in_threadpool(check_instance, instance_data, settings)
+        fut = state["pool"].submit(solve_in_worker, instance_data, gap_, limit, threads_)
+        if fut is None:
+            raise busy()
+        try:
+            kind, payload = await asyncio.wrap_future(fut)
+        except BrokenProcessPool:
+            raise HTTPProblem(503, "the solver process died (out of memory?); retry later",
+                              headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+        except Exception as exc:  # noqa: BLE001 - the solve failed in the worker: say so, in one line
+            log.exception("solve failed")
+            raise HTTPProblem(500, f"the solve failed: {type(exc).__name__}: {exc}") from None
+        if kind == "invalid":  # validated above; kept for safety
+            raise HTTPProblem(422, "invalid instance", payload)
+        rid = await run_in_threadpool(state["store"].put_result, payload)
+        return Response(payload, media_type="application/json",
+                        headers={"Location": f"/v1/results/{rid}", "X-Result-Id": rid})
+
+    @app.get("/v1/results/{result_id}", response_model=Result, responses={404: {"model": Problem}}, tags=["solve"])
+    async def get_result(result_id: str):
+        body = await run_in_threadpool(state["store"].get_result, result_id)
+        if body is None:
+            raise HTTPProblem(404, f"no result {result_id!r}")
+        return Response(body, media_type="application/json")
+
+    @app.post("/v1/sweeps", status_code=202, response_model=JobCreated, responses=problem_responses, tags=["sweeps"])
+    async def create_sweep(request: Request):
+        """Start a sweep: one solve per combination of parameter values, run in the background."""
+        body = await read_body(request, settings.max_body_bytes)
+        data = parse_body(body, request.headers.get("content-type"))
+        if not isinstance(data, dict) or "instance" not in data:
+            raise HTTPProblem(422, "a sweep request is {instance, params, gap?, time_limit?}", ["instance: required"])
+        instance_data, options = split_request(data, SweepOptionsIn, {})
+        gap_, limit, threads_ = effective_options(options, settings)
+        total = 1
+        for path, values in options.params.items():
+            if not values:
+                raise HTTPProblem(422, "invalid request options", [f"params.{path}: needs at least one value"])
+            total *= len(values)
+        if total > settings.max_sweep_points:
+            raise HTTPProblem(413, f"the sweep has {total:,} points, over this server's limit of"
+                                   f" {settings.max_sweep_points:,}")
+        if state["runner"].pending >= settings.max_pending_jobs:
+            raise HTTPProblem(503, f"{settings.max_pending_jobs} sweeps are already pending; retry later",
+                              headers={"Retry-After": str(RETRY_AFTER_S)})
+
+        def prepare_job() -> str:
+            try:
+                base = normalized(instance_data)
+            except InputError as exc:
+                raise HTTPProblem(422, "invalid instance", exc.messages) from None
+            for i, point in enumerate(grid(options.params)):
+                label = ", ".join(f"{k}={json.dumps(v)}" for k, v in point.items())
+                try:
+                    pdata = point_data(base, point)
+                except InputError as exc:
+                    raise HTTPProblem(422, "invalid sweep parameter", exc.messages) from None
+                check_instance(pdata, settings, f" at point {i} ({label})")
+            request_doc = {"instance": base, "params": options.params, "gap": gap_, "time_limit": limit,
+                           "threads": threads_}
+            return state["store"].create_job("sweep", request_doc, total)
+
+        jid = await run_in_threadpool(prepare_job)
+        state["runner"].enqueue(jid)
+        location = f"/v1/jobs/{jid}"
+        return JSONResponse(JobCreated(id=jid, status="queued", total=total, location=location).model_dump(),
+                            status_code=202, headers={"Location": location})
+
+    @app.get("/v1/jobs/{job_id}", response_model=JobOut, responses={404: {"model": Problem}}, tags=["sweeps"])
+    async def get_job(job_id: str):
+        job = await run_in_threadpool(state["store"].job, job_id)
+        if job is None:
+            raise HTTPProblem(404, f"no job {job_id!r}")
+        return job
+
+    @app.get("/v1/schema/{which}", responses={404: {"model": Problem}}, tags=["schema"])
+    async def get_schema(which: str) -> dict:
+        """The JSON Schema of `instance` or `result` (the versioned contract)."""
+        from models.schema import json_schema
+
+        name = which.removesuffix(".json").removesuffix(".schema")
+        if name not in ("instance", "result"):
+            raise HTTPProblem(404, f"no schema {which!r}: expected instance or result")
+        return json_schema(name)
+
+    _openapi_bodies(app)
+    return app

@@ -1,0 +1,255 @@
+"""A second formulation of MODEL.md as a MILP, written for the tests without the optimiser's code.
+
+It shares nothing with optimizer/build.py: offers, eligibility, prices and windows come from
+tests/bruteforce.py (written from MODEL.md), the rows are built here as plain coefficient lists
+and handed to HiGHS through highspy directly (no Pyomo). The formulation differs on purpose:
+capacity rows sum the orders that are in service in a period (no stock variables), and every
+order with a minimum size, price breaks or a fixed cost gets its own segment binaries.
+
+Used by the property tests on instances too big to list: when the optimiser reports a plan the
+two optima must agree; when it reports `infeasible`, this formulation (and its LP relaxation,
+reported for information) must find no plan either. Offers without `max_per_period` get the
+bound `big_m` per order; a plan that reaches it makes the answer inconclusive (`at_bound`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from models.instance import Instance
+from tests.bruteforce import evaluate, offers_of, selects, step
+
+TERA_HOUR = 1e12 * 3600  # FLOP per TFLOPS-hour
+
+
+@dataclass
+class RefResult:
+    status: str  # optimal | infeasible | other HiGHS statuses
+    objective: float | None = None  # min_cost: discounted cost; max_capacity: capacity
+    cost: float | None = None
+    units: dict[tuple[str, int], int] = field(default_factory=dict)
+    at_bound: list[str] = field(default_factory=list)  # offers whose big_m bound a slot reached
+    lp_status: str | None = None  # status of the LP relaxation (for information)
+
+
+class _Model:
+    """Columns and rows as plain lists; rows are {column: coefficient} with bounds."""
+
+    def __init__(self):
+        self.lb, self.ub, self.integer, self.names = [], [], [], []
+        self.rows: list[tuple[float, dict[int, float], float]] = []
+
+    def col(self, name: str, lb: float, ub: float, integer: bool) -> int:
+        self.lb.append(lb)
+        self.ub.append(ub)
+        self.integer.append(integer)
+        self.names.append(name)
+        return len(self.lb) - 1
+
+    def row(self, lo: float, expr: dict[int, float], hi: float) -> None:
+        expr = {j: v for j, v in expr.items() if v != 0}
+        if not expr:
+            if (lo is not None and lo > 1e-9) or (hi is not None and hi < -1e-9):  # cannot hold
+                self.rows.append((lo, {}, hi))
+            return
+        scale = max(abs(v) for v in expr.values())  # row scaling keeps HiGHS's tolerances relative
+        self.rows.append((None if lo is None else lo / scale, {j: v / scale for j, v in expr.items()},
+                          None if hi is None else hi / scale))
+
+
+def _add(expr: dict[int, float], other: dict[int, float], factor: float = 1.0) -> None:
+    for j, v in other.items():
+        expr[j] = expr.get(j, 0.0) + factor * v
+
+
+def _solve(model: _Model, objective: dict[int, float], maximise: bool, relax: bool = False):
+    import highspy
+
+    if not model.lb:  # no decision at all (HiGHS calls such a model "empty"): only constant rows
+        cannot = any(not expr for _lo, expr, _hi in model.rows)
+        return ("infeasible", None) if cannot else ("optimal", [])
+    inf = highspy.kHighsInf
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 1e-9)
+    scale = max([abs(v) for v in objective.values()], default=1.0) or 1.0
+    for j in range(len(model.lb)):
+        h.addVar(model.lb[j], model.ub[j] if model.ub[j] is not None else inf)
+        h.changeColCost(j, objective.get(j, 0.0) / scale)
+        if model.integer[j] and not relax:
+            h.changeColIntegrality(j, highspy.HighsVarType.kInteger)
+    for lo, expr, hi in model.rows:
+        idx = list(expr)
+        h.addRow(lo if lo is not None else -inf, hi if hi is not None else inf,
+                 len(idx), idx, [expr[j] for j in idx])
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus()).lower()
+    values = list(h.getSolution().col_value) if "optimal" in status else None
+    return status, values
+
+
+def reference_solve(inst: Instance, big_m: int = 10_000, lp: bool = False) -> RefResult:
+    """Solve MODEL.md for `inst` with the formulation above (gap 0)."""
+    T = inst.horizon.periods
+    offers = offers_of(inst)
+    mdl = _Model()
+    n: dict[tuple[int, int], int] = {}  # (offer index, start) -> column
+    cost: dict[tuple[int, int], dict[int, float]] = {}  # cost of one order/start, linear
+    used: dict[int, int] = {}
+    bound_of: dict[int, int] = {}
+
+    for i, o in enumerate(offers):
+        caps = [c for c in (o.max_per_period, o.max_total) if c is not None]
+        bound_of[i] = min(caps) if caps else big_m
+        if o.fixed > 0:
+            used[i] = mdl.col(f"used[{o.id}]", 0, 1, True)
+        for s in o.window:
+            U = bound_of[i]
+            col = n[i, s] = mdl.col(f"n[{o.id},{s}]", 0, U, True)
+            edges = [(1, o.unit_price)] + list(o.breaks)
+            needs_segments = o.breaks or o.min_order > 1
+            if not needs_segments:
+                cost[i, s] = {col: o.unit_price}
+                if i in used:
+                    mdl.row(None, {col: 1.0, used[i]: -float(U)}, 0.0)
+                continue
+            split = {col: 1.0}
+            expr: dict[int, float] = {}
+            choose: dict[int, float] = {}
+            for k, (lo, price) in enumerate(edges):
+                hi = edges[k + 1][0] - 1 if k + 1 < len(edges) else U
+                lo, hi = max(lo, o.min_order), min(hi, U)
+                if lo > hi:
+                    continue
+                q = mdl.col(f"q[{o.id},{s},{k}]", 0, hi, False)
+                z = mdl.col(f"z[{o.id},{s},{k}]", 0, 1, True)
+                mdl.row(0.0, {q: 1.0, z: -float(lo)}, None)
+                mdl.row(None, {q: 1.0, z: -float(hi)}, 0.0)
+                split[q] = -1.0
+                expr[q] = price
+                choose[z] = 1.0
+                if i in used:
+                    mdl.row(None, {z: 1.0, used[i]: -1.0}, 0.0)
+            mdl.row(0.0, split, 0.0)  # n = sum of segment units (0 when no segment chosen)
+            if choose:
+                mdl.row(None, choose, 1.0)
+            cost[i, s] = expr
+
+    def in_service(i: int, t: int) -> dict[int, float]:
+        """Columns of the orders/starts of offer i counting in period t (<= T)."""
+        o = offers[i]
+        return {n[i, s]: 1.0 for s in o.window if t in o.active(s, T)}
+
+    def capacity(metric: str, t: int, which=None) -> dict[int, float]:
+        expr: dict[int, float] = {}
+        for i, o in enumerate(offers):
+            if (which is None or i in which) and o.perf[metric]:
+                _add(expr, in_service(i, t), o.perf[metric])
+        return expr
+
+    hours = inst.horizon.hours_per_period
+    for req in inst.requirements:
+        if req.schedule is not None:
+            for t in range(1, T + 1):
+                need = step(req.schedule, t)
+                if need:
+                    mdl.row(need, capacity(req.metric, t), None)
+        elif req.work_flop:
+            expr: dict[int, float] = {}
+            for t in range((req.from_ or 1), (req.until or T) + 1):
+                _add(expr, capacity(req.metric, t))
+            mdl.row(req.work_flop / (TERA_HOUR * hours * req.utilization), expr, None)
+
+    for i, o in enumerate(offers):
+        if o.max_total is not None:
+            mdl.row(None, {n[i, s]: 1.0 for s in o.window}, o.max_total)
+
+    pue = inst.site.pue
+    for t in range(1, T + 1):
+        limit = step(inst.site.power_kw, t)
+        if limit is not None:
+            expr = {}
+            for i, o in enumerate(offers):
+                if o.kind == "buy":
+                    _add(expr, in_service(i, t), o.power_kw * pue)
+            mdl.row(None, expr, limit)
+
+    for pol in inst.policies:
+        chosen = {i for i, o in enumerate(offers) if selects(inst, pol.select, o.offer)}
+        for t in range(1, T + 1):
+            sel, total = capacity(pol.metric, t, chosen), capacity(pol.metric, t)
+            if pol.min_share is not None:
+                expr = dict(sel)
+                _add(expr, total, -pol.min_share)
+                mdl.row(0.0, expr, None)
+            if pol.max_share is not None:
+                expr = dict(sel)
+                _add(expr, total, -pol.max_share)
+                mdl.row(None, expr, 0.0)
+
+    # cash by period, including lease bills past T
+    cash: dict[int, dict[int, float]] = {}
+    residual: dict[int, float] = {}
+    for (i, s), c in cost.items():
+        o = offers[i]
+        if o.kind == "buy":
+            _add(cash.setdefault(s, {}), c)
+            _add(residual, c, o.residual)
+        else:
+            for t in range(s + o.L, s + o.L + o.term):
+                _add(cash.setdefault(t, {}), c)
+    energy = pue * hours * inst.site.energy_price
+    for t in range(1, T + 1):
+        for i, o in enumerate(offers):
+            if o.kind == "buy" and o.power_kw and energy:
+                _add(cash.setdefault(t, {}), in_service(i, t), o.power_kw * energy)
+    fixed = {used[i]: offers[i].fixed for i in used}
+
+    for t in range(1, T + 1):
+        limit = step(inst.budget.per_period, t)
+        if limit is not None:
+            mdl.row(None, cash.get(t, {}), limit)
+    if inst.budget.total is not None:
+        expr = dict(fixed)
+        for c in cash.values():
+            _add(expr, c)
+        mdl.row(None, expr, inst.budget.total)
+
+    r = inst.horizon.discount_rate
+    df = lambda t: (1 + r) ** -(t - 1)  # noqa: E731
+    objective = dict(fixed)
+    for t, c in cash.items():
+        _add(objective, c, df(t))
+    _add(objective, residual, -df(T + 1))
+
+    out = RefResult(status="")
+    if lp:
+        out.lp_status, _ = _solve(mdl, objective, False, relax=True)
+    if inst.objective.sense == "max_capacity":
+        period = inst.objective.period or T
+        reach = capacity(inst.objective.metric, period)
+        status, values = _solve(mdl, reach, True)
+        if values is None:
+            out.status = status
+            return out
+        best = sum(v * values[j] for j, v in reach.items())
+        mdl.row(best - 1e-9 * max(1.0, abs(best)), reach, None)
+    status, values = _solve(mdl, objective, False)
+    out.status = status
+    if values is None:
+        return out
+    units = {(offers[i].id, s): int(round(values[col])) for (i, s), col in n.items()}
+    out.units = {k: v for k, v in units.items() if v}
+    out.at_bound = sorted({offers[i].id for (i, s), col in n.items()
+                           if units[offers[i].id, s] >= bound_of[i] and bound_of[i] == big_m})
+    # figures of the plan recomputed exactly from the integer units, not read from the solver
+    values_of = evaluate(inst, out.units)
+    out.cost = values_of.discounted
+    if inst.objective.sense == "max_capacity":
+        out.objective = values_of.capacity[inst.objective.metric, inst.objective.period or T]
+    else:
+        out.objective = out.cost
+    return out
