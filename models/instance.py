@@ -337,7 +337,7 @@ class Instance(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> "Instance":
-        errors = list(_reference_errors(self))
+        errors = list(_reference_errors(self.model_dump(by_alias=True)))
         if errors:
             raise _rule_errors(errors)
         return self
@@ -354,71 +354,107 @@ class Instance(Strict):
 # --------------------------------------------------------------------------- cross-field rules
 
 
-def _reference_errors(inst: Instance):
-    """Rules that need more than one field: unique ids, references, periods within 1..T."""
-    T = inst.horizon.periods
+def _reference_errors(data: dict):
+    """Rules that need more than one field: unique ids, references, periods within 1..T.
+
+    Works on plain data (an instance dumped by alias, or the raw file), so that when some
+    fields are invalid these rules still run on the rest and every error is reported at once.
+    Anything malformed is skipped here: the field validation reports it.
+    """
+    def items(key):
+        value = data.get(key)
+        return [(i, x) for i, x in enumerate(value) if isinstance(x, dict)] if isinstance(value, list) else []
+
+    def whole(x):
+        if isinstance(x, str) and x.isdigit():
+            return int(x)
+        return x if isinstance(x, int) and not isinstance(x, bool) else None
+
+    def keys(schedule):
+        return [whole(k) for k in schedule] if isinstance(schedule, dict) else []
+
+    horizon = data.get("horizon")
+    T = whole(horizon.get("periods")) if isinstance(horizon, dict) else None
 
     def in_horizon(loc, period):
-        if period is not None and not 1 <= period <= T:
+        period = whole(period)
+        if period is not None and T is not None and T >= 1 and not 1 <= period <= T:
             yield loc, f"period {period} is outside the horizon 1..{T}"
 
-    for kind, items in (("chips", inst.chips), ("offers", inst.offers)):
+    for kind in ("chips", "offers"):
         seen: dict[str, int] = {}
-        for i, item in enumerate(items):
-            if item.id in seen:
-                yield (kind, i, "id"), f"duplicate id {item.id!r} (also {kind}[{seen[item.id]}])"
-            seen.setdefault(item.id, i)
-    req_ids: dict[str, int] = {}
-    for i, req in enumerate(inst.requirements):
-        if req.id is not None:
-            if req.id in req_ids:
-                yield ("requirements", i, "id"), f"duplicate id {req.id!r} (also requirements[{req_ids[req.id]}])"
-            req_ids.setdefault(req.id, i)
-    names: dict[str, int] = {}
-    for i, pol in enumerate(inst.policies):
-        if pol.name in names:
-            yield ("policies", i, "name"), f"duplicate name {pol.name!r} (also policies[{names[pol.name]}])"
-        names.setdefault(pol.name, i)
+        for i, item in items(kind):
+            ident = item.get("id")
+            if isinstance(ident, str):
+                if ident in seen:
+                    yield (kind, i, "id"), f"duplicate id {ident!r} (also {kind}[{seen[ident]}])"
+                seen.setdefault(ident, i)
+    for kind, field in (("requirements", "id"), ("policies", "name")):
+        seen = {}
+        for i, item in items(kind):
+            ident = item.get(field)
+            if isinstance(ident, str):
+                if ident in seen:
+                    yield (kind, i, field), f"duplicate {field} {ident!r} (also {kind}[{seen[ident]}])"
+                seen.setdefault(ident, i)
 
-    chip_ids = {c.id for c in inst.chips}
-    offer_ids = {o.id for o in inst.offers}
-    currencies = {inst.currency, *inst.fx}
-    for i, offer in enumerate(inst.offers):
-        if offer.chip not in chip_ids:
-            yield ("offers", i, "chip"), f"unknown chip {offer.chip!r}"
-        if offer.currency is not None and offer.currency not in currencies:
-            yield ("offers", i, "currency"), (
-                f"{offer.currency} is neither the instance currency ({inst.currency}) nor a key of fx"
-            )
-        yield from in_horizon(("offers", i, "available_from"), offer.available_from)
-        yield from in_horizon(("offers", i, "available_until"), offer.available_until)
-        until = offer.available_until if offer.available_until is not None else T
-        if offer.available_from <= T and until < offer.available_from:
-            yield ("offers", i, "available_until"), (
-                f"must be >= available_from ({offer.available_from})"
-            )
-    for i, req in enumerate(inst.requirements):
-        for t in req.schedule or {}:
+    chip_ids = {c.get("id") for _, c in items("chips")}
+    offer_ids = {o.get("id") for _, o in items("offers")}
+    currency = data.get("currency", "USD")
+    fx = data.get("fx") if isinstance(data.get("fx"), dict) else {}
+    for i, offer in items("offers"):
+        chip = offer.get("chip")
+        if isinstance(chip, str) and chip not in chip_ids:
+            yield ("offers", i, "chip"), f"unknown chip {chip!r}"
+        cur = offer.get("currency")
+        if isinstance(cur, str) and cur != currency and cur not in fx:
+            yield ("offers", i, "currency"), f"{cur} is neither the instance currency ({currency}) nor a key of fx"
+        start, until = whole(offer.get("available_from", 1)), offer.get("available_until")
+        yield from in_horizon(("offers", i, "available_from"), start)
+        yield from in_horizon(("offers", i, "available_until"), until)
+        until = whole(until) if until is not None else T
+        if start is not None and until is not None and T is not None and start <= T and until < start:
+            yield ("offers", i, "available_until"), f"must be >= available_from ({start})"
+    for i, req in items("requirements"):
+        for t in keys(req.get("schedule")):
             yield from in_horizon(("requirements", i, "schedule", str(t)), t)
-        yield from in_horizon(("requirements", i, "from"), req.from_)
-        yield from in_horizon(("requirements", i, "until"), req.until)
-        if req.work_flop is not None:
-            start, end = req.from_ or 1, req.until or T
-            if start <= T and end <= T and end < start:
+        yield from in_horizon(("requirements", i, "from"), req.get("from"))
+        yield from in_horizon(("requirements", i, "until"), req.get("until"))
+        if req.get("work_flop") is not None and T is not None:
+            start, end = whole(req.get("from") or 1), whole(req.get("until") or T)
+            if start is not None and end is not None and start <= T and end <= T and end < start:
                 yield ("requirements", i, "until"), f"must be >= from ({start})"
-    for t in inst.budget.per_period or {}:
-        yield from in_horizon(("budget", "per_period", str(t)), t)
-    for t in inst.site.power_kw or {}:
-        yield from in_horizon(("site", "power_kw", str(t)), t)
-    yield from in_horizon(("objective", "period"), inst.objective.period)
-    for i, pol in enumerate(inst.policies):
+    for section, field in (("budget", "per_period"), ("site", "power_kw")):
+        block = data.get(section)
+        if isinstance(block, dict):
+            for t in keys(block.get(field)):
+                yield from in_horizon((section, field, str(t)), t)
+    objective = data.get("objective")
+    if isinstance(objective, dict):
+        yield from in_horizon(("objective", "period"), objective.get("period"))
+    for i, pol in items("policies"):
+        select = pol.get("select") if isinstance(pol.get("select"), dict) else {}
         for key, known in (("chip", chip_ids), ("offer", offer_ids)):
-            values = pol.select.get(key)
-            for value in [values] if isinstance(values, str) else values or []:
-                if value not in known:
+            values = select.get(key)
+            for value in [values] if isinstance(values, str) else values if isinstance(values, list) else []:
+                if isinstance(value, str) and value not in known:
                     yield ("policies", i, "select", key), f"unknown {key} {value!r}"
-    if inst.compliance.regime != "none" and inst.buyer is None:
-        yield ("buyer",), f"needed when compliance.regime is {inst.compliance.regime!r}"
+    compliance = data.get("compliance")
+    regime = compliance.get("regime", "none") if isinstance(compliance, dict) else "none"
+    if regime != "none" and data.get("buyer") is None:
+        yield ("buyer",), f"needed when compliance.regime is {regime!r}"
+
+
+def reference_messages(data) -> list[str]:
+    """`place: message` lines of the cross-field rules, for data that failed field validation."""
+    from models.errors import place
+
+    if not isinstance(data, dict):
+        return []
+    try:
+        return [f"{place(loc)}: {msg}" for loc, msg in _reference_errors(data)]
+    except Exception:  # noqa: BLE001 - best effort on data already known to be invalid
+        return []
 
 
 def _rule_errors(errors) -> PydanticCustomError:

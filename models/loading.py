@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from models.errors import InputError, messages
-from models.instance import Instance
+from models.instance import Instance, reference_messages
 
 MAX_NODES = 1_000_000  # expanded size of a document; a realistic instance has a few thousand
 MAX_BYTES = 50_000_000
@@ -127,7 +127,11 @@ def validate(data: Any, source: str | None = None) -> Instance:
     try:
         return Instance.model_validate(data)
     except ValidationError as exc:
-        raise InputError(messages(exc), source) from None
+        # field errors stop pydantic before the cross-field rules; run those on the raw data
+        # too, so that every error in the file is reported at once
+        found = messages(exc)
+        found += [m for m in reference_messages(data) if m not in found]
+        raise InputError(found, source) from None
 
 
 def load_instance(path: str | Path, overrides: list[str] | None = None) -> Instance:

@@ -224,9 +224,9 @@ FAULTS = [negative_lead_time, unknown_key, nan_price, unknown_chip, duplicate_of
           period_out_of_range, schedule_out_of_range, wrong_type, zero_term, fractional_gpus,
           bad_price_break, share_above_one, unknown_metric, work_on_memory, negative_budget,
           unknown_currency, unknown_regime, negative_efficiency, bad_sense]
-# Faults between fields (references, ids, periods against T) are checked once every field is
-# valid, so they combine with each other but not with field faults; see
-# test_reference_and_field_faults_reported_at_once. A broken horizon hides the period checks.
+# Faults between fields (references, ids, periods against T) are also checked on the raw data when
+# some field is invalid (test_reference_and_field_faults_reported_at_once); the draws below still
+# combine faults within a group. A broken horizon hides the period checks.
 CROSS_FIELD = [unknown_chip, duplicate_offer, duplicate_chip, period_out_of_range, schedule_out_of_range,
                unknown_currency]
 FIELD = [f for f in FAULTS if f not in CROSS_FIELD and f is not wrong_type]
@@ -253,8 +253,6 @@ def test_invalid_instances_exit_2_naming_the_field(tmp_path, data, draw):
         assert place in out, f"{place} not named in: {out}"
 
 
-@pytest.mark.xfail(strict=True, reason="MODEL.md 1: every error at once; cross-field rules run only "
-                   "after every field is valid (reported to the lead)")
 def test_reference_and_field_faults_reported_at_once(tmp_path):
     data = {"horizon": {"periods": 2}, "chips": [{"id": "X"}],
             "offers": [{"id": "a", "chip": "nope", "kind": "buy", "unit_price": 1},
