@@ -491,6 +491,404 @@ def explain_command(
     raise typer.Exit(EXIT_OK if ex.result.has_plan else EXIT_NO_PLAN)
 
 
+# --------------------------------------------------------------------------- sweep, tornado
+
+
+from typer.core import TyperCommand  # noqa: E402 - only for _RawArgsCommand below
+
+
+class _RawArgsCommand(TyperCommand):
+    """Keeps the raw arguments: `plan sweep` pairs each --param with the value option after it,
+    an order that click does not keep across different options."""
+
+    def parse_args(self, ctx, args):
+        ctx.meta["raw_args"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Local worker processes (1: this process).")]
+SchedulerOpt = Annotated[
+    Optional[str],
+    typer.Option("--scheduler", help="Run the points on a Dask cluster: tcp://HOST:PORT of its scheduler."),
+]
+StoreOpt = Annotated[
+    Optional[Path],
+    typer.Option("--store", help="SQLite file of finished points; a rerun skips them. Default: next to --out."),
+]
+PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG chart here.")]
+
+
+def _pair_axes(raw: list[str], params: list[str], specs: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    """(path, kind, spec): the i-th --param takes the i-th of --values/--range/--scale, in the
+    order they appear on the command line."""
+    seen_params: list[str] = []
+    seen_specs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(raw) and raw[i] != "--":
+        name, eq, inline = raw[i].partition("=")
+        if name in ("--param", "--values", "--range", "--scale"):
+            value = inline if eq else (raw[i + 1] if i + 1 < len(raw) else "")
+            i += 1 if eq else 2
+            if name == "--param":
+                seen_params.append(value)
+            else:
+                seen_specs.append((name[2:], value))
+            continue
+        i += 1
+    parsed_specs = sorted((k, v) for k, vs in specs.items() for v in vs)
+    if seen_params != params or sorted(seen_specs) != parsed_specs:
+        fail_input(["--param: could not tell which values go with which --param; write each "
+                    "--param PATH directly followed by one of --values, --range, --scale"])
+    if not params:
+        fail_input(["--param: give at least one, e.g. --param offers.A800-server.unit_price --scale 0.5:1.5:5"])
+    if len(seen_specs) != len(seen_params):
+        fail_input([f"--param: {len(seen_params)} --param but {len(seen_specs)} of --values/--range/--scale; "
+                    "each --param takes exactly one"])
+    return [(p, kind, spec) for p, (kind, spec) in zip(seen_params, seen_specs)]
+
+
+def _open_store(store: Optional[Path], out: Optional[Path]):
+    from optimizer.store import Store, StoreError
+
+    path = store if store is not None else (out.with_suffix(".sqlite") if out is not None else None)
+    if path is None:
+        return None
+    if not (path.parent.exists() if str(path.parent) else True):
+        fail_input([f"--store {path}: folder {path.parent} does not exist"])
+    try:
+        return Store(path)
+    except StoreError as exc:
+        fail_input([str(exc)])
+
+
+def _check_outputs(out: Optional[Path], plot: Optional[Path], kinds=(".csv", ".parquet")) -> None:
+    for option, path, allowed in (("--out", out, kinds), ("--plot", plot, (".png",))):
+        if path is None:
+            continue
+        if path.suffix.lower() not in allowed:
+            fail_input([f"{option} {path}: expected a {' or '.join(allowed)} file"])
+        if str(path.parent) and not path.parent.exists():
+            fail_input([f"{option} {path}: folder {path.parent} does not exist"])
+    if out is not None and out.suffix.lower() == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            fail_input([f"--out {out}: Parquet needs pyarrow (pip install 'plan[parquet]'); or write .csv"])
+    if plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            fail_input([f"--plot {plot}: charts need matplotlib (pip install matplotlib)"])
+
+
+def _write_table(path: Path, records: list[dict]) -> None:
+    """CSV or Parquet, atomically."""
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(records)
+    if path.suffix.lower() == ".csv":
+        write_atomic(path, frame.to_csv(index=False))
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if 1e3 <= abs(v) < 1e15 else f"{v:,.6g}"
+    return str(v)
+
+
+def _row_cells(row: dict, paths: list[str]) -> list[str]:
+    from rich.markup import escape
+
+    mix = row.get("mix") or {}
+    lead = max(sorted(mix), key=lambda c: mix[c]) if mix and max(mix.values()) > 0 else None
+    used = sorted(((u["bought"] + u["leased"], c, u) for c, u in (row.get("units") or {}).items()
+                   if u["bought"] or u["leased"]), key=lambda x: (-x[0], x[1]))
+    units = ", ".join(f"{c} {u['bought']}b/{u['leased']}l" for _, c, u in used[:3])
+    units += f", +{len(used) - 3} more" if len(used) > 3 else ""
+    status = row["status"] if row["status"] in ("optimal", "feasible") else f"[red]{row['status']}[/]"
+    return ([escape(_fmt(row["params"].get(p))) for p in paths]
+            + [status, _fmt(row["objective"]), escape(f"{lead} {mix[lead]:.0%}") if lead else "-",
+               escape(units or "-"), "stored" if row.get("from_store") else f"{row.get('time_s', 0):.2f}s"])
+
+
+def _rows_table(rows: list[dict], paths: list[str], title: str | None = None):
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for p in paths:
+        table.add_column(escape(".".join(p.split(".")[-2:])), justify="right")
+    table.add_column("status")
+    table.add_column("objective", justify="right")
+    table.add_column("largest share")
+    table.add_column("units bought/leased per chip")
+    table.add_column("time", justify="right")
+    for row in rows:
+        table.add_row(*_row_cells(row, paths))
+    return table
+
+
+class _SweepDisplay:
+    """A progress bar with ETA and the latest rows while a sweep runs (stderr with --json)."""
+
+    def __init__(self, console, paths: list[str], label: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+            TimeRemainingColumn
+
+        self.console, self.paths = console, paths
+        self.recent: list[dict] = []
+        self.progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TextColumn("ETA"), TimeRemainingColumn(), console=console)
+        self.task = self.progress.add_task(label, total=None)
+        self.live = None
+
+    def __enter__(self):
+        from rich.live import Live
+
+        self.live = Live(self._render(), console=self.console, refresh_per_second=4, transient=True)
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.live.__exit__(*exc)
+
+    def _render(self):
+        from rich.console import Group
+
+        return Group(_rows_table(self.recent[-8:], self.paths), self.progress) if self.recent else self.progress
+
+    def on_row(self, row, done: int, total: int) -> None:
+        if row is None:  # the start: stored points count as done, and the ETA covers the rest
+            self.progress.reset(self.task, total=total, completed=done)
+        else:
+            self.recent.append(row)
+            self.progress.update(self.task, completed=done)
+        self.live.update(self._render())
+
+
+def _run_points(console, paths, label, base, set_, points, options, workers, scheduler, store, warm_start):
+    """run_sweep with the display, and the exits of an interrupt or a broken worker pool."""
+    from models.errors import InputError
+    from optimizer.sweep import WorkerFailure, run_sweep
+
+    where = f" in {store.path}" if store is not None else ""
+    try:
+        with _SweepDisplay(console, paths, label) as display:
+            outcome = run_sweep(base, set_ or [], points, options, workers=workers, scheduler=scheduler,
+                                store=store, warm_start=warm_start, on_row=display.on_row)
+    except KeyboardInterrupt:
+        kept = f"{store.count()} points stored{where}; rerun the same command to resume" if store is not None \
+            else "nothing stored (no --store or --out)"
+        sys.stderr.write(f"interrupted: {kept}\n")
+        raise typer.Exit(130)
+    except WorkerFailure as exc:
+        sys.stderr.write(f"plan: {exc}{where}; rerun the same command to resume\n")
+        raise typer.Exit(EXIT_ERROR)
+    except ConnectionError as exc:
+        sys.stderr.write(f"plan: {exc}\n")
+        raise typer.Exit(EXIT_ERROR)
+    except InputError as exc:
+        fail_input(exc.messages, exc.source)
+    return outcome
+
+
+@app.command("sweep", cls=_RawArgsCommand)
+def sweep_command(
+    ctx: typer.Context,
+    instance: InstanceArg,
+    param: Annotated[Optional[list[str]], typer.Option(
+        "--param", help="A number to sweep, by the path syntax of --set; each takes one of the next three.")] = None,
+    values: Annotated[Optional[list[str]], typer.Option("--values", help="Values a,b,c (read as --set reads them).")] = None,
+    range_: Annotated[Optional[list[str]], typer.Option("--range", help="start:stop:n, evenly spaced, ends included.")] = None,
+    scale: Annotated[Optional[list[str]], typer.Option("--scale", help="lo:hi:n multiples of the instance's value.")] = None,
+    samples: Annotated[Optional[int], typer.Option(
+        "--samples", min=1, help="Draw N random scenarios within each parameter's values instead of the grid.")] = None,
+    dist: Annotated[str, typer.Option("--dist", help="Distribution of --samples: uniform | triangular "
+                                      "(mode at the instance's value).")] = "uniform",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of --samples.")] = 0,
+    set_: SetOpt = None,
+    gap: GapOpt = 1e-6,
+    time_limit: TimeOpt = None,
+    threads: ThreadsOpt = 1,
+    workers: WorkersOpt = 1,
+    scheduler: SchedulerOpt = None,
+    store: StoreOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the rows to FILE.csv or FILE.parquet.")] = None,
+    plot: PlotOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print {rows: [...]} as JSON to stdout.")] = False,
+    warm_start: Annotated[bool, typer.Option("--warm-start/--no-warm-start",
+                                             help="Start HiGHS from the previous point's plan.")] = True,
+) -> None:
+    """Solve the instance at many values of some of its numbers: what if prices move?
+
+    Exit 0 when every point was solved and at least one has a plan, 3 when none has, 1 when
+    points failed or a worker died (finished points are stored: rerun to resume), 130 on Ctrl-C.
+    """
+    from models.errors import InputError
+    from models.loading import apply_overrides, read_data, resolve_includes
+    from optimizer.solve import SolveOptions
+    from optimizer.sweep import flat_rows, grid, make_axis, resolve_points, sample
+
+    inst = load_or_exit(instance, set_)  # the base must be valid before any point is
+    axes_spec = _pair_axes(ctx.meta.get("raw_args", []), param or [],
+                           {"values": values or [], "range": range_ or [], "scale": scale or []})
+    _check_outputs(out, plot)
+    options = SolveOptions(gap=gap, time_limit=time_limit, threads=threads)
+    try:
+        base = resolve_includes(read_data(instance), instance)
+        with_sets = apply_overrides(base, set_ or [])
+        axes = [make_axis(path, kind, spec, with_sets) for path, kind, spec in axes_spec]
+        if len({a.path for a in axes}) != len(axes):
+            raise InputError(["--param: each path may be swept once"])
+        param_sets = sample(axes, samples, dist, seed, with_sets) if samples else grid(axes)
+        points = resolve_points(base, set_ or [], param_sets, options, str(instance))
+    except InputError as exc:
+        fail_input([m.replace("--set ", "--param ", 1) if m.startswith("--set ") else m for m in exc.messages],
+                   exc.source)
+    db = _open_store(store, out)
+    console = _console(stderr=json_out)
+    paths = [a.path for a in axes]
+    try:
+        outcome = _run_points(console, paths, "sweep", base, set_, points, options, workers, scheduler, db,
+                                 warm_start)
+    finally:
+        if db is not None:
+            db.close()
+    rows = outcome.rows
+    if out is not None:
+        _write_table(out, flat_rows(rows, paths))
+    if plot is not None:
+        from optimizer.plots import plot_sweep
+
+        plot_sweep(rows, paths, plot, f"{inst.name}: {len(rows)} points", currency=inst.currency,
+                   sampled=bool(samples))
+    if json_out:
+        payload = {
+            "instance": str(instance), "params": paths, "mode": "samples" if samples else "grid",
+            "options": {"gap": gap, "time_limit": time_limit, "threads": threads},
+            "store": str(db.path) if db is not None else None,
+            "solved": outcome.solved, "from_store": outcome.from_store,
+            "failed": [{"params": p, "error": e} for p, e in outcome.failed],
+            "rows": rows,
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        shown = rows if len(rows) <= 40 else rows[:20]
+        console.print(_rows_table(shown, paths, title=f"{len(rows)} points"))
+        if len(rows) > len(shown):
+            console.print(f"... {len(rows) - len(shown)} more rows" + (f" in {out}" if out else " (--out FILE.csv for all)"))
+        note = f"; store {db.path}" if db is not None else "; not stored (add --store FILE to resume after a stop)"
+        console.print(f"{outcome.solved} solved now, {outcome.from_store} from the store{note}", soft_wrap=True)
+        for written in (out, plot):
+            if written is not None:
+                console.print(f"written: {written}")
+    for params, error in outcome.failed:
+        sys.stderr.write(f"plan: point {params} failed: {error}\n")
+    if outcome.failed:
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_OK if any(r["objective"] is not None for r in rows) else EXIT_NO_PLAN)
+
+
+@app.command("tornado")
+def tornado_command(
+    instance: InstanceArg,
+    swing: Annotated[str, typer.Option("--swing", help="How far each price moves down and up: 20% or 0.2.")] = "20%",
+    set_: SetOpt = None,
+    gap: GapOpt = 1e-6,
+    time_limit: TimeOpt = None,
+    threads: ThreadsOpt = 1,
+    workers: WorkersOpt = 1,
+    scheduler: SchedulerOpt = None,
+    store: StoreOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the bars to FILE.csv or FILE.parquet.")] = None,
+    plot: PlotOpt = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Bars in the chart (the table shows all).")] = 25,
+    json_out: Annotated[bool, typer.Option("--json", help="Print {base, bars: [...]} as JSON to stdout.")] = False,
+) -> None:
+    """Swing every price of the instance down and up, one at a time; rank by impact on the objective.
+
+    Prices: each offer's unit_price, price breaks and fixed cost, the energy price, and the fx
+    rates offers are priced in. Exit 0 with a base plan, 3 without one, 1 when points failed.
+    """
+    from models.errors import InputError
+    from models.loading import read_data, resolve_includes
+    from optimizer.prepare import prepare
+    from optimizer.solve import SolveOptions
+    from optimizer.sweep import instance_prices, parse_swing, resolve_points, tornado_bars, tornado_points
+
+    inst = load_or_exit(instance, set_)
+    _check_outputs(out, plot)
+    options = SolveOptions(gap=gap, time_limit=time_limit, threads=threads)
+    try:
+        share = parse_swing(swing)
+        base = resolve_includes(read_data(instance), instance)
+        prices, skipped = instance_prices(inst, prepare(inst))
+        points = resolve_points(base, set_ or [], tornado_points(prices, share), options, str(instance))
+    except InputError as exc:
+        fail_input(exc.messages, exc.source)
+    db = _open_store(store, out)
+    console = _console(stderr=json_out)
+    try:
+        outcome = _run_points(console, [], f"tornado +-{share:.0%}", base, set_, points, options, workers,
+                                 scheduler, db, True)
+    finally:
+        if db is not None:
+            db.close()
+    by_params = {tuple(sorted(r["params"].items())): r for r in outcome.rows}
+    base_row, bars = tornado_bars(prices, lambda p: by_params.get(tuple(sorted(p.items()))), share)
+    base_obj = base_row["objective"] if base_row is not None else None
+    if out is not None:
+        _write_table(out, bars)
+    if plot is not None:
+        from optimizer.plots import plot_tornado
+
+        plot_tornado(bars, base_obj, plot, f"{inst.name}: each price -{share:.0%} / +{share:.0%}",
+                     currency=inst.currency, swing=share, top=top)
+    if json_out:
+        payload = {"instance": str(instance), "swing": share, "base": base_row, "bars": bars,
+                   "skipped": skipped, "failed": [{"params": p, "error": e} for p, e in outcome.failed]}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        from rich.markup import escape
+        from rich.table import Table
+
+        base_text = "no plan" if base_obj is None else f"{base_obj:,.0f}" if abs(base_obj) >= 100 else _fmt(base_obj)
+        table = Table(title=f"{inst.name}: objective {base_text} {inst.currency if inst.objective.sense == 'min_cost' else ''}"
+                      f"; change when one price moves -{share:.0%} / +{share:.0%}, largest first", title_justify="left")
+        for col in ("#", "price", "value", f"change at -{share:.0%}", f"change at +{share:.0%}"):
+            table.add_column(col, justify="left" if col == "price" else "right")
+
+        def change(bar, s):
+            if bar[f"{s}_delta"] is None:
+                return f"[red]{bar[f'{s}_status'].replace('_', ' ')}[/]"
+            return f"{bar[f'{s}_delta']:+,.0f}" if abs(bar[f"{s}_delta"]) >= 100 else f"{bar[f'{s}_delta']:+,.6g}"
+
+        for i, b in enumerate(bars, 1):
+            table.add_row(str(i), escape(b["label"]), _fmt(b["value"]), change(b, "low"), change(b, "high"))
+        console.print(table)
+        for note in skipped:
+            console.print(f"not swung: {note}", markup=False)
+        if plot is not None:
+            console.print(f"written: {plot}")
+    for params, error in outcome.failed:
+        sys.stderr.write(f"plan: point {params} failed: {error}\n")
+    if outcome.failed:
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_OK if base_obj is not None else EXIT_NO_PLAN)
+
+
 # --------------------------------------------------------------------------- entry point
 
 

@@ -168,7 +168,8 @@ def plot_tornado(bars: list[dict], base_objective: float | None, out: str | Path
                     (f"price +{swing:.0%}" if side == "high" and y == ys[0] else None))
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(ys, [_short(b["label"]) for b in shown], fontsize="small")
-    base = f"{base_objective:,.6g}" if base_objective is not None else "no plan"
+    base = "no plan" if base_objective is None else \
+        f"{base_objective:,.0f}" if abs(base_objective) >= 100 else f"{base_objective:,.6g}"
     ax.set_xlabel(f"change of the objective ({currency}) from the base {base}".replace(" ()", ""))
     more = f" (top {len(shown)} of {len(bars)})" if len(bars) > len(shown) else ""
     ax.set_title(title + more)

@@ -377,16 +377,17 @@ def run_sweep(
         outcome.interrupted = True
         raise
     finally:
-        outcome.rows = _ordered(points, done)
+        outcome.rows = _ordered(points, done, set(stored))
     return outcome
 
 
-def _ordered(points: list[Point], done: dict[str, dict]) -> list[dict]:
+def _ordered(points: list[Point], done: dict[str, dict], stored: set[str]) -> list[dict]:
     rows = []
     for p in points:
         if p.key in done:
             row = dict(done[p.key])
             row["params"] = dict(p.params)
+            row["from_store"] = p.key in stored
             rows.append(row)
     return rows
 
@@ -417,6 +418,7 @@ def _run_pool(workers, base, set_overrides, tasks, todo, opts, warm_start, finis
     ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(base, set_overrides, opts, warm_start))
+    clean = False
     try:
         pending = {pool.submit(_pool_task, task): point for task, point in zip(tasks, todo)}
         while pending:
@@ -431,8 +433,13 @@ def _run_pool(workers, base, set_overrides, tasks, todo, opts, warm_start, finis
                     failed(point, exc)
                     continue
                 finished(row)
+        clean = True
     finally:
-        # stop at once: queued points are dropped, running ones killed (their rows were not stored)
+        if clean:
+            pool.shutdown(wait=True)
+            return
+        # interrupted or broken: stop at once; queued points are dropped and running ones killed
+        # (their rows were not stored, so a rerun solves them)
         procs = list((pool._processes or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         for proc in procs:
