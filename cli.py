@@ -733,8 +733,8 @@ def sweep_command(
 ) -> None:
     """Solve the instance at many values of some of its numbers: what if prices move?
 
-    Exit 0 when every point was solved and at least one has a plan, 3 when none has, 1 when
-    points failed or a worker died (finished points are stored: rerun to resume), 130 on Ctrl-C.
+    Exit 0: every point solved, at least one with a plan. 3: no point has a plan.
+    1: points failed or a worker died (finished points are stored: rerun to resume). 130: Ctrl-C.
     """
     from models.errors import InputError
     from models.loading import apply_overrides, read_data, resolve_includes
@@ -819,8 +819,8 @@ def tornado_command(
 ) -> None:
     """Swing every price of the instance down and up, one at a time; rank by impact on the objective.
 
-    Prices: each offer's unit_price, price breaks and fixed cost, the energy price, and the fx
-    rates offers are priced in. Exit 0 with a base plan, 3 without one, 1 when points failed.
+    Prices: each offer's unit_price, price breaks and fixed cost, the energy price, fx rates.
+    Exit 0 with a base plan, 3 without one, 1 when points failed.
     """
     from models.errors import InputError
     from models.loading import read_data, resolve_includes
@@ -854,8 +854,9 @@ def tornado_command(
     if plot is not None:
         from optimizer.plots import plot_tornado
 
+        unit = inst.currency if inst.objective.sense == "min_cost" else inst.objective.metric
         plot_tornado(bars, base_obj, plot, f"{inst.name}: each price -{share:.0%} / +{share:.0%}",
-                     currency=inst.currency, swing=share, top=top)
+                     currency=unit, swing=share, top=top)
     if json_out:
         payload = {"instance": str(instance), "swing": share, "base": base_row, "bars": bars,
                    "skipped": skipped, "failed": [{"params": p, "error": e} for p, e in outcome.failed]}

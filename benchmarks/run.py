@@ -9,8 +9,8 @@ Each instance is solved in its own process (`--child`), so start-up, imports and
 are those of one `plan solve`. Phases, from in-process timers around the product's own functions
 (wrapped here, not modified):
 
-  startup   interpreter start and exit, and importing models/optimizer/Pyomo/HiGHS (whole-process
-            wall time minus the in-process span, plus the timed imports)
+  startup   interpreter start (process launch to the first line of this script, wall clock)
+            plus importing models/optimizer/Pyomo/HiGHS
   validate  read the YAML and validate it (models.loading.load_instance)
   prepare   optimizer.prepare.prepare
   build     optimizer.build.build_model (Pyomo components)
@@ -18,7 +18,8 @@ are those of one `plan solve`. Phases, from in-process timers around the product
   highs     HiGHS's own run time (Highs.getRunTime, as optimizer/solve.py reports it)
   readback  the rest of run_highs: options, reading the solution back into Pyomo
   extract   optimizer.extract.extract (the Result object)
-  other     the rest of solve_instance (bound checks, second runs)
+  other     the rest of solve_instance (bound checks, second runs) and of the child's span
+  exit      the child's last line to the process's end: interpreter teardown (freeing the model)
   total     whole-process wall time, from the parent
 
 outside = total - highs. Peak memory is the child's ru_maxrss. A sweep point (`--sweep`, on by
@@ -38,6 +39,7 @@ from __future__ import annotations
 import time
 
 T0 = time.perf_counter()  # the child's in-process span starts here (before any heavy import)
+T0_WALL = time.time()  # the same instant on the wall clock, which the parent can compare with
 
 import argparse  # noqa: E402
 import csv  # noqa: E402
@@ -58,7 +60,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 MARK = "BENCHMARK-RESULT "
-PHASES = ("startup", "validate", "prepare", "build", "handover", "highs", "readback", "extract", "other")
+PHASES = ("startup", "validate", "prepare", "build", "handover", "highs", "readback", "extract", "other", "exit")
 COLUMNS = (
     "instance", "offers", "periods", "variant", "cells", "columns", "rows", "nonzeros", "binaries",
     "status", "objective", "mip_gap", "hit_time_limit",
@@ -184,10 +186,12 @@ def child(path: str, gap: float, time_limit: float, sweep_max: float) -> dict:
     readback = max(0.0, timers.run_highs - spent.get("handover", 0.0) - timers.highs)
     known = sum(spent.get(k, 0.0) for k in ("prepare", "build", "extract")) + timers.run_highs
     out = {
-        "span_s": span, "import_s": import_s, "validate_s": validate_s,
+        "t0_wall": T0_WALL, "import_s": import_s, "validate_s": validate_s,
         "prepare_s": spent.get("prepare", 0.0), "build_s": spent.get("build", 0.0),
         "handover_s": spent.get("handover", 0.0), "highs_s": timers.highs, "readback_s": readback,
-        "extract_s": spent.get("extract", 0.0), "other_s": max(0.0, solve_s - known),
+        "extract_s": spent.get("extract", 0.0),
+        # the rest of the solve, and of the span outside the timed steps (imports, loading)
+        "other_s": max(0.0, solve_s - known) + max(0.0, span - solve_s - validate_s - import_s),
         "status": result.status, "objective": result.objective,
         "mip_gap": result.solver.mip_gap if result.solver else None,
         "nonzeros": nonzeros[0], **sizes,
@@ -201,6 +205,7 @@ def child(path: str, gap: float, time_limit: float, sweep_max: float) -> dict:
     if result.has_plan and timers.highs <= sweep_max:
         out.update(sweep_point(path, instance, options, timers))
     out["after_s"] = time.perf_counter() - a  # not part of the solve: the parent subtracts it
+    out["end_wall"] = time.time()
     return out
 
 
@@ -235,16 +240,17 @@ def sweep_point(path: str, instance, options, timers: Timers) -> dict:
 def run_child(path: Path, args) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), "--gap", str(args.gap),
            "--time-limit", str(args.time_limit), "--sweep-max", str(args.sweep_max if args.sweep else -1)]
-    started = time.perf_counter()
+    started, started_wall = time.perf_counter(), time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=args.time_limit * 4 + 300)
-    wall = time.perf_counter() - started
+    wall, ended_wall = time.perf_counter() - started, time.time()
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{path.name}: child failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
     data = json.loads(lines[-1][len(MARK):])
     wall -= data.pop("after_s")  # the sweep point ran after the solve, in the same process
     data["total_s"] = wall
-    data["startup_s"] = wall - data.pop("span_s") + data["import_s"]
+    data["startup_s"] = max(0.0, data.pop("t0_wall") - started_wall) + data["import_s"]
+    data["exit_s"] = max(0.0, ended_wall - data.pop("end_wall"))
     return data
 
 
@@ -254,7 +260,7 @@ def row_for(name: str, offers: int, periods: int, variant: str, data: dict) -> d
     total, highs = row["total_s"], row["highs_s"]
     row["outside_s"] = total - highs
     row["outside_share"] = row["outside_s"] / total if total > 0 else None
-    inside = sum(row[f"{p}_s"] for p in PHASES if p not in ("startup", "highs"))
+    inside = sum(row[f"{p}_s"] for p in PHASES if p not in ("startup", "highs", "exit"))
     row["outside_share_in_process"] = inside / (inside + highs) if inside + highs > 0 else None
     if row.get("peak_mb") is not None and row.get("base_mb") is not None:
         row["mb_per_kcell"] = (row["peak_mb"] - row["base_mb"]) / (row["cells"] / 1000)
@@ -300,11 +306,11 @@ def fmt(value, width: int, digits: int = 2) -> str:
 def table(rows: list[dict]) -> str:
     cols = [("instance", 18, 0), ("nonzeros", 8, 0), ("status", 9, 0), ("startup_s", 7, 2), ("validate_s", 7, 2),
             ("prepare_s", 7, 2), ("build_s", 7, 2), ("handover_s", 7, 2), ("highs_s", 7, 2), ("readback_s", 7, 2),
-            ("extract_s", 7, 2), ("other_s", 7, 2), ("total_s", 7, 2), ("outside_share", 7, 2),
+            ("extract_s", 7, 2), ("other_s", 7, 2), ("exit_s", 7, 2), ("total_s", 7, 2), ("outside_share", 7, 2),
             ("outside_share_in_process", 7, 2), ("peak_mb", 6, 0), ("sweep_ratio", 6, 2)]
     heads = {"startup_s": "start", "validate_s": "valid", "prepare_s": "prep", "build_s": "build",
              "handover_s": "hand", "highs_s": "HiGHS", "readback_s": "read", "extract_s": "extr",
-             "other_s": "other", "total_s": "total", "outside_share": "out%", "outside_share_in_process": "outin%",
+             "other_s": "other", "exit_s": "exit", "total_s": "total", "outside_share": "out%", "outside_share_in_process": "outin%",
              "peak_mb": "MB", "sweep_ratio": "sweep", "nonzeros": "nnz"}
     out = io.StringIO()
     out.write(" ".join(heads.get(c, c).rjust(w) if c != "instance" else c.ljust(w) for c, w, _ in cols) + "\n")
@@ -352,14 +358,28 @@ def summary(rows: list[dict], startup: dict | None, args) -> str:
         lines.append(f"plan validate (small instance): {startup['plan_validate_s']:.3f} s against bare python "
                      f"{startup['bare_python_s']:.3f} s: +{startup['validate_overhead_s']:.3f} s (target <= 0.5 s); "
                      f"heavy modules loaded: {startup['heavy_modules_loaded'] or 'none'}")
-    per = [r["mb_per_kcell"] for r in rows if r.get("mb_per_kcell") is not None and r["cells"] >= 600]
-    if per:
-        lines.append(f"memory above the imports, MB per 1000 offer-periods (sizes >= 600 cells): "
-                     f"{min(per):.2f} .. {max(per):.2f} (linear: a flat range; max/min {max(per) / min(per):.1f})")
+    for variant in args.variants:
+        fit = linear_fit([(r["cells"], r["peak_mb"]) for r in rows if r["variant"] == variant and r.get("peak_mb")])
+        if fit:
+            a, b, worst = fit
+            lines.append(f"memory {variant}: peak MB ~ {a:.0f} + {1000 * b:.1f} per 1000 offer-periods; "
+                         f"largest deviation from that line {100 * worst:.0f}% (linear when small)")
     limited = [r["instance"] for r in rows if r.get("hit_time_limit")]
     if limited:
         lines.append(f"HiGHS hit the {args.time_limit:g} s time limit on: {', '.join(limited)}")
     return "\n".join(lines) + "\n"
+
+
+def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float, float] | None:
+    """Least squares y = a + b x; returns (a, b, largest |residual| / y)."""
+    if len({x for x, _ in points}) < 3:
+        return None
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    b = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
+    a = my - b * mx
+    return a, b, max(abs(y - a - b * x) / y for x, y in points)
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:

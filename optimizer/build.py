@@ -11,6 +11,9 @@ one model with coefficients near 1. Reported numbers are recomputed from the int
 
 from __future__ import annotations
 
+import contextlib
+import gc
+
 import pyomo.environ as pyo
 
 from optimizer.prepare import Prepared, PreparedOffer
@@ -18,23 +21,41 @@ from optimizer.prepare import Prepared, PreparedOffer
 
 def build_model(p: Prepared) -> pyo.ConcreteModel:
     """The whole model, constraint family by constraint family."""
-    m = pyo.ConcreteModel(name=p.name)
-    declare_sets(m, p)
-    declare_parameters(m, p)
-    order_units(m, p)
-    count_units_in_service(m, p)
-    price_orders(m, p)
-    respect_min_order(m, p)
-    pay_fixed_costs(m, p)
-    meet_capacity(m, p)
-    meet_work(m, p)
-    respect_supply_caps(m, p)
-    respect_site_power(m, p)
-    respect_policies(m, p)
-    account_cash(m, p)
-    respect_budgets(m, p)
-    set_objectives(m, p)
+    with gc_paused():
+        m = pyo.ConcreteModel(name=p.name)
+        declare_sets(m, p)
+        declare_parameters(m, p)
+        order_units(m, p)
+        count_units_in_service(m, p)
+        price_orders(m, p)
+        respect_min_order(m, p)
+        pay_fixed_costs(m, p)
+        meet_capacity(m, p)
+        meet_work(m, p)
+        respect_supply_caps(m, p)
+        respect_site_power(m, p)
+        respect_policies(m, p)
+        account_cash(m, p)
+        respect_budgets(m, p)
+        set_objectives(m, p)
     return m
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Python's cyclic garbage collector off while Pyomo creates its ~10 objects per nonzero.
+
+    Every collection walks all live objects, and a build creates nothing that is garbage before
+    the model is dropped: at 200 offers x 60 periods the collections cost ~20% of the build
+    (benchmarks/, docs/performance.md). The previous state is restored, also on errors.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------- sets and decisions
@@ -52,9 +73,10 @@ def declare_sets(m, p: Prepared) -> None:
         initialize=[o.id for o in p.offers if o.min_order > 1 and not o.price_breaks], ordered=True
     )
     m.OFFERS_WITH_FIXED_COST = pyo.Set(initialize=[o.id for o in p.offers if o.fixed_cost > 0], ordered=True)
+    segment_count = {o.id: len(o.segments()) for o in p.offers if o.price_breaks}
     m.PRICE_SEGMENTS = pyo.Set(
         initialize=[(o.id, t, k) for o in p.offers if o.price_breaks for t in o.window
-                    for k in range(len(o.segments()))],
+                    for k in range(segment_count[o.id])],
         dimen=3, ordered=True,
     )
 
@@ -142,13 +164,15 @@ def count_units_in_service(m, p: Prepared) -> None:
     which equals own[o,t] (buy) and lse[o,t] (lease) of MODEL.md section 3.
     """
     m.in_service = pyo.Var(m.OFFERS, m.PERIODS, domain=pyo.NonNegativeReals)
+    slots = {(o.id, t) for o in p.offers for t in o.window}  # ORDER_SLOTS as a Python set: fast `in`
 
     def stock(_, o, t):
         offer = p.offer(o)
-        arriving = m.units[o, t - offer.lead_time] if (o, t - offer.lead_time) in m.ORDER_SLOTS else 0
+        start = t - offer.lead_time  # orders placed then arrive now
+        arriving = m.units[o, start] if (o, start) in slots else 0
         leaving = 0
-        if not offer.is_buy and (o, t - offer.lead_time - offer.term) in m.ORDER_SLOTS:
-            leaving = m.units[o, t - offer.lead_time - offer.term]
+        if not offer.is_buy and (o, start - offer.term) in slots:
+            leaving = m.units[o, start - offer.term]
         previous = m.in_service[o, t - 1] if t > 1 else 0
         return m.in_service[o, t] == previous + arriving - leaving
 
@@ -176,25 +200,25 @@ def price_orders(m, p: Prepared) -> None:
     """
     m.segment_units = pyo.Var(m.PRICE_SEGMENTS, domain=pyo.NonNegativeReals)
     m.segment_chosen = pyo.Var(m.PRICE_SEGMENTS, domain=pyo.Binary)
+    segments = {o.id: o.segments() for o in p.offers if o.price_breaks}  # once, not per row
 
     def split(_, o, t):
-        ks = range(len(p.offer(o).segments()))
+        ks = range(len(segments[o]))
         return m.units[o, t] == sum(m.segment_units[o, t, k] for k in ks)
 
     def lowest(_, o, t, k):
-        lo, _hi, _price = p.offer(o).segments()[k]
+        lo, _hi, _price = segments[o][k]
         return m.segment_units[o, t, k] >= lo * m.segment_chosen[o, t, k]
 
     def highest(_, o, t, k):
-        offer = p.offer(o)
-        _lo, hi, _price = offer.segments()[k]
-        return m.segment_units[o, t, k] <= (hi if hi is not None else offer.order_bound) * m.segment_chosen[o, t, k]
+        _lo, hi, _price = segments[o][k]
+        return m.segment_units[o, t, k] <= (hi if hi is not None else p.offer(o).order_bound) * m.segment_chosen[o, t, k]
 
     def one_segment(_, o, t):
-        ks = range(len(p.offer(o).segments()))
+        ks = range(len(segments[o]))
         return sum(m.segment_chosen[o, t, k] for k in ks) <= 1
 
-    slots = [(o, t) for (o, t) in m.ORDER_SLOTS if o in m.OFFERS_WITH_PRICE_BREAKS]
+    slots = [(o.id, t) for o in p.offers if o.price_breaks for t in o.window]  # ORDER_SLOTS order
     m.PRICED_SLOTS = pyo.Set(initialize=slots, dimen=2, ordered=True)
     m.price_orders_split = pyo.Constraint(m.PRICED_SLOTS, rule=split)
     m.price_orders_lowest = pyo.Constraint(m.PRICE_SEGMENTS, rule=lowest)
@@ -221,7 +245,7 @@ def respect_min_order(m, p: Prepared) -> None:
     M_o is the order bound of prepare.order_bounds. Offers with price breaks get the same rule
     from their segments.
     """
-    slots = [(o, t) for (o, t) in m.ORDER_SLOTS if o in m.OFFERS_WITH_MIN_ORDER]
+    slots = [(o.id, t) for o in p.offers if o.min_order > 1 and not o.price_breaks for t in o.window]
     m.MIN_ORDER_SLOTS = pyo.Set(initialize=slots, dimen=2, ordered=True)
     m.order_placed = pyo.Var(m.MIN_ORDER_SLOTS, domain=pyo.Binary)
     m.respect_min_order_low = pyo.Constraint(
@@ -239,15 +263,16 @@ def pay_fixed_costs(m, p: Prepared) -> None:
     linked instead, which is tighter: z_{o,t,k} <= u_o, y_{o,t} <= u_o.
     """
     m.offer_used = pyo.Var(m.OFFERS_WITH_FIXED_COST, domain=pyo.Binary)
-    slots = [(o, t) for (o, t) in m.ORDER_SLOTS if o in m.OFFERS_WITH_FIXED_COST]
+    slots = [(o.id, t) for o in p.offers if o.fixed_cost > 0 for t in o.window]
     m.FIXED_COST_SLOTS = pyo.Set(initialize=slots, dimen=2, ordered=True)
+    with_min_order = set(m.OFFERS_WITH_MIN_ORDER)
 
     def link(_, o, t):
         offer = p.offer(o)
         if offer.price_breaks:
             ks = range(len(offer.segments()))
             return sum(m.segment_chosen[o, t, k] for k in ks) <= m.offer_used[o]
-        if o in m.OFFERS_WITH_MIN_ORDER:
+        if o in with_min_order:
             return m.order_placed[o, t] <= m.offer_used[o]
         return m.units[o, t] <= offer.order_bound * m.offer_used[o]
 
@@ -328,12 +353,11 @@ def respect_policies(m, p: Prepared) -> None:
             if getattr(pol, f"{bound}_share") is not None:
                 rows += [(i, bound, t) for t in range(1, p.T + 1)]
     m.POLICY_ROWS = pyo.Set(initialize=rows, dimen=3, ordered=True)
+    counted = [[o.id for o in p.offers if o.id in set(pol.offers) and pol.metric in o.perf] for pol in p.policies]
 
     def rule(_, i, bound, t):
         pol = p.policies[i]
-        selected = set(pol.offers)
-        chosen = sum(m.perf[o.id, pol.metric] * m.in_service[o.id, t]
-                     for o in p.offers if o.id in selected and pol.metric in o.perf)
+        chosen = sum(m.perf[o, pol.metric] * m.in_service[o, t] for o in counted[i])
         total = capacity(m, p, pol.metric, t)
         if bound == "min":
             return chosen - m.min_share[i] * total >= 0
@@ -353,28 +377,33 @@ def account_cash(m, p: Prepared) -> None:
     """
     last = p.last_billed_period
     m.CASH_PERIODS = pyo.RangeSet(1, last)
+    # one pass over the offers files every bill under its period, in offer order (and, within
+    # an offer, purchase before power, lease starts by period), instead of a scan per period;
+    # the cost of one order/start is one expression, shared by every bill and the residual
+    costs = {(o.id, s): order_cost(m, p, o.id, s) for o in p.offers for s in o.window}
+    bills: dict[int, list] = {t: [] for t in range(1, last + 1)}
+    for o in p.offers:
+        if o.is_buy:
+            window = set(o.window)
+            powered = o.power_kw > 0 and p.energy_price > 0
+            for t in range(1, last + 1):
+                if t in window:
+                    bills[t].append(costs[o.id, t])
+                if t <= p.T and powered:
+                    bills[t].append(m.energy_cost[o.id] * m.in_service[o.id, t])
+        else:
+            for s in o.window:
+                first = s + o.lead_time
+                for t in range(first, first + o.term):  # the term's active periods, also past T
+                    bills[t].append(costs[o.id, s])
 
-    def cash(_, t):
-        terms = []
-        for o in p.offers:
-            if o.is_buy:
-                if t in o.window:
-                    terms.append(order_cost(m, p, o.id, t))
-                if t <= p.T and o.power_kw > 0 and p.energy_price > 0:
-                    terms.append(m.energy_cost[o.id] * m.in_service[o.id, t])
-            else:
-                for s in o.window:
-                    if s + o.lead_time <= t <= s + o.lead_time + o.term - 1:
-                        terms.append(order_cost(m, p, o.id, s))
-        return sum(terms)
-
-    m.cash = pyo.Expression(m.CASH_PERIODS, rule=cash)
+    m.cash = pyo.Expression(m.CASH_PERIODS, rule=lambda _, t: sum(bills[t]))
     m.fixed_costs = pyo.Expression(
         expr=sum(m.fixed_cost[o] * m.offer_used[o] for o in m.OFFERS_WITH_FIXED_COST)
     )
     m.residual_credit = pyo.Expression(
-        expr=sum(m.residual_share[o] * order_cost(m, p, o, t)
-                 for (o, t) in m.ORDER_SLOTS if p.offer(o).is_buy and p.offer(o).residual_value > 0)
+        expr=sum(m.residual_share[o.id] * costs[o.id, t]
+                 for o in p.offers if o.is_buy and o.residual_value > 0 for t in o.window)
     )
 
 

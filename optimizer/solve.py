@@ -112,7 +112,10 @@ def run_highs(model, options: SolveOptions, time_limit: float | None, solver=Non
     with quiet_stdout():
         # HiGHS's run-time counter accumulates over runs of one object: take the difference
         before = opt._solver_model.getRunTime() if reused else 0.0
-        results = opt.solve(model)
+        with _stop_on_ctrl_c(opt) as interrupted:
+            results = opt.solve(model)
+        if interrupted():
+            raise KeyboardInterrupt
         highs = opt._solver_model  # the highspy object, for run time and gap
         run_time = highs.getRunTime() - before if highs is not None else 0.0
         info = highs.getInfo() if highs is not None else None
@@ -143,6 +146,41 @@ def run_highs(model, options: SolveOptions, time_limit: float | None, solver=Non
         else:
             outcome.mip_gap = float(info.mip_gap) if info is not None and info.mip_gap < 1e30 else None
     return outcome
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(opt):
+    """Ctrl-C during a HiGHS run: ask HiGHS to stop and tell the caller, who raises KeyboardInterrupt.
+
+    appsi runs HiGHS with highspy's interrupt callbacks on; a Ctrl-C would otherwise surface in
+    such a callback and end the run as a solver error ("stopped without a plan"). Signal handlers
+    can only be set in the main thread; elsewhere (a Dask worker thread) nothing changes.
+    """
+    import logging
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    hit: list[int] = []
+
+    def handler(signum, _frame):
+        hit.append(signum)
+        if opt._solver_model is not None:
+            opt._solver_model.cancelSolve()  # checked by HiGHS between iterations and nodes
+
+    def quiet(record) -> bool:  # appsi logs the interrupted status as "unhandled": it is handled here
+        return not (hit and "kInterrupt" in record.getMessage())
+
+    appsi_log = logging.getLogger("pyomo.contrib.appsi.solvers.highs")
+    previous = signal.signal(signal.SIGINT, handler)
+    appsi_log.addFilter(quiet)
+    try:
+        yield lambda: bool(hit)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        appsi_log.removeFilter(quiet)
 
 
 def _empty_model_outcome(model, run_time: float) -> Outcome:
@@ -225,8 +263,12 @@ class Planner:
             return run_highs(model, self.options, time_limit)
         if self.solver is None:
             self.solver = new_highs(self.options)
-        outcome = run_highs(model, self.options, time_limit, solver=self.solver,
-                            full_update=self.dirty, warm_start=self.warm_start)
+        try:
+            outcome = run_highs(model, self.options, time_limit, solver=self.solver,
+                                full_update=self.dirty, warm_start=self.warm_start)
+        except KeyboardInterrupt:
+            self.solver = self.model = self.key = None  # a cancelled HiGHS object stays cancelled
+            raise
         self.dirty = False
         return outcome
 

@@ -400,13 +400,28 @@ _worker_state: dict = {}
 def _init_worker(base, set_overrides, options, warm_start) -> None:
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _worker_state.update(base=base, set_overrides=set_overrides, options=options, warm_start=warm_start)
+    # Ctrl-C (from the terminal, or forwarded by the parent) only marks the worker as stopping:
+    # it then refuses queued points and exits cleanly when the parent shuts the pool down.
+    # During a HiGHS run highspy's own handler stops the run instead (see run_highs).
+    signal.signal(signal.SIGINT, lambda *_: _worker_state.update(stop=True))
+    _worker_state.update(base=base, set_overrides=set_overrides, options=options, warm_start=warm_start,
+                         stop=False)
+
+
+class PointInterrupted(Exception):
+    """A worker's HiGHS saw the Ctrl-C meant for the sweep (highspy catches it during a run)."""
 
 
 def _pool_task(task: dict) -> dict:
     s = _worker_state
-    return solve_point(s["base"], s["set_overrides"], task, s["options"], s["warm_start"])
+    if s["stop"]:
+        raise PointInterrupted("interrupted")
+    try:
+        return solve_point(s["base"], s["set_overrides"], task, s["options"], s["warm_start"])
+    except KeyboardInterrupt:
+        # an ordinary exception keeps the worker process alive; the parent decides what stops
+        s["stop"] = True
+        raise PointInterrupted("interrupted") from None
 
 
 def _run_pool(workers, base, set_overrides, tasks, todo, opts, warm_start, finished, failed) -> None:
@@ -421,41 +436,74 @@ def _run_pool(workers, base, set_overrides, tasks, todo, opts, warm_start, finis
     clean = False
     try:
         pending = {pool.submit(_pool_task, task): point for task, point in zip(tasks, todo)}
-        while pending:
+        broken = None
+        while pending and broken is None:
             ready, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for fut in ready:
                 point = pending.pop(fut)
                 try:
                     row = fut.result()
                 except BrokenProcessPool as exc:
-                    raise WorkerFailure(f"a worker process died ({exc}); finished points are stored") from None
+                    broken = exc
+                    continue
                 except Exception as exc:  # noqa: BLE001
                     failed(point, exc)
                     continue
                 finished(row)
+        if broken is not None:
+            # a worker died: every other point already finished is stored before giving up
+            for fut in [f for f in pending if f.done() and not f.cancelled() and f.exception() is None]:
+                finished(fut.result())
+            raise WorkerFailure(f"a worker process died ({broken}); finished points are stored")
         clean = True
     finally:
         if clean:
             pool.shutdown(wait=True)
-            return
-        # interrupted or broken: stop at once; queued points are dropped and running ones killed
-        # (their rows were not stored, so a rerun solves them)
-        procs = list((pool._processes or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-        for proc in procs:
-            proc.join(timeout=5)
+        else:
+            # interrupted or broken: queued points are dropped and running ones stopped (their rows
+            # were not stored, so a rerun solves them). SIGINT first: HiGHS stops its run and the
+            # worker exits cleanly; one that does not within a few seconds is terminated.
+            import signal
+
+            procs = list((pool._processes or {}).values())
+            for proc in procs:
+                try:
+                    os.kill(proc.pid, signal.SIGINT)
+                except ProcessLookupError:  # already gone (the worker that died)
+                    pass
+            pool.shutdown(wait=False, cancel_futures=True)
+            deadline = time.monotonic() + 5
+            for proc in procs:
+                proc.join(timeout=max(0.0, deadline - time.monotonic()))
+                if proc.is_alive():
+                    proc.terminate()
+                    proc.join(timeout=5)
+            pool.shutdown(wait=True)  # joins the pool's own thread, which releases its queues
 
 
 # a Dask cluster: the base data goes to every worker once; each point is one task
+
+
+def check_scheduler(address: str) -> None:
+    """A clear message for a malformed or unreachable address, before Dask tries (and retries)."""
+    import re
+    import socket
+
+    match = re.fullmatch(r"(?:tcp|tls)://(\[[0-9a-fA-F:]+\]|[^:/\s]+):(\d{1,5})", address)
+    if not match:
+        raise InputError([f"--scheduler {address!r}: expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"])
+    host, port = match.group(1).strip("[]"), int(match.group(2))
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as exc:
+        raise ConnectionError(f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}") from None
 
 def _run_dask(address, base, set_overrides, tasks, todo, opts, warm_start, finished, failed) -> None:
     try:
         from distributed import Client, as_completed
     except ImportError:
         raise InputError(["--scheduler needs Dask: pip install 'plan[dask]' (dask[distributed])"]) from None
+    check_scheduler(address)
     try:
         client = Client(address, timeout="15s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
@@ -466,7 +514,7 @@ def _run_dask(address, base, set_overrides, tasks, todo, opts, warm_start, finis
         futures = [client.submit(solve_point, base_f, sets_f, task, opts, warm_start, pure=False)
                    for task in tasks]
         by_future = dict(zip(futures, todo))
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):
             point = by_future[fut]
             if fut.status == "error":
                 failed(point, fut.exception())

@@ -8,8 +8,10 @@ order with a minimum size, price breaks or a fixed cost gets its own segment bin
 
 Used by the property tests on instances too big to list: when the optimiser reports a plan the
 two optima must agree; when it reports `infeasible`, this formulation (and its LP relaxation,
-reported for information) must find no plan either. Offers without `max_per_period` get the
-bound `big_m` per order; a plan that reaches it makes the answer inconclusive (`at_bound`).
+reported for information) must find no plan either. An uncapped order with binaries is bounded
+by `big_m` (10,000, then 1,000,000 when the answer could depend on it), one without by 1e9; a
+plan still at such a bound is flagged (`at_bound`, and `unbounded` for max_capacity).
+Costs go to HiGHS unscaled (rows are scaled): the tests need exact optima more than speed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class RefResult:
     cost: float | None = None
     units: dict[tuple[str, int], int] = field(default_factory=dict)
     at_bound: list[str] = field(default_factory=list)  # offers whose big_m bound a slot reached
+    unbounded: bool = False  # max_capacity: the capacity reached is held back only by big_m
     lp_status: str | None = None  # status of the LP relaxation (for information)
 
 
@@ -74,7 +77,10 @@ def _solve(model: _Model, objective: dict[int, float], maximise: bool, relax: bo
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 1e-9)
-    scale = max([abs(v) for v in objective.values()], default=1.0) or 1.0
+    h.setOptionValue("mip_feasibility_tolerance", 1e-9)  # a binary at 1e-7 must not open big_m
+    # costs as they are: dividing by the largest would push small ones (energy, a cheap lease
+    # next to a 1e8 purchase) below HiGHS's dual tolerance, where every plan looks as cheap
+    scale = 1.0
     for j in range(len(model.lb)):
         h.addVar(model.lb[j], model.ub[j] if model.ub[j] is not None else inf)
         h.changeColCost(j, objective.get(j, 0.0) / scale)
@@ -91,19 +97,41 @@ def _solve(model: _Model, objective: dict[int, float], maximise: bool, relax: bo
     return status, values
 
 
+PLAIN_BOUND = 1e9  # bound on an uncapped order without binaries: only a guard against rays
+
+
 def reference_solve(inst: Instance, big_m: int = 10_000, lp: bool = False) -> RefResult:
-    """Solve MODEL.md for `inst` with the formulation above (gap 0)."""
+    """Solve MODEL.md for `inst` with the formulation above (gap 0).
+
+    Uncapped orders with binaries (minimum order, price breaks, fixed cost) are bounded by
+    `big_m`; when the answer may depend on it (infeasible, or a plan at the bound) the model is
+    solved again with a bound 100 times larger, and that answer stands.
+    """
+    out = _reference_once(inst, big_m, lp)
+    uncapped_binaries = any(
+        o.max_per_period is None and o.max_total is None and (o.breaks or o.min_order > 1 or o.fixed > 0)
+        for o in offers_of(inst))
+    if uncapped_binaries and (out.status == "infeasible" or out.at_bound or out.unbounded):
+        out = _reference_once(inst, big_m * 100, lp)
+    return out
+
+
+def _reference_once(inst: Instance, big_m: int, lp: bool) -> RefResult:
     T = inst.horizon.periods
     offers = offers_of(inst)
     mdl = _Model()
     n: dict[tuple[int, int], int] = {}  # (offer index, start) -> column
     cost: dict[tuple[int, int], dict[int, float]] = {}  # cost of one order/start, linear
     used: dict[int, int] = {}
-    bound_of: dict[int, int] = {}
+    bound_of: dict[int, float] = {}
+    heuristic: set[int] = set()  # offers whose bound is big_m or PLAIN_BOUND, not the data
 
     for i, o in enumerate(offers):
         caps = [c for c in (o.max_per_period, o.max_total) if c is not None]
-        bound_of[i] = min(caps) if caps else big_m
+        binaries = bool(o.breaks) or o.min_order > 1 or o.fixed > 0
+        bound_of[i] = min(caps) if caps else big_m if binaries else PLAIN_BOUND
+        if not caps:
+            heuristic.add(i)
         if o.fixed > 0:
             used[i] = mdl.col(f"used[{o.id}]", 0, 1, True)
         for s in o.window:
@@ -236,6 +264,13 @@ def reference_solve(inst: Instance, big_m: int = 10_000, lp: bool = False) -> Re
             out.status = status
             return out
         best = sum(v * values[j] for j, v in reach.items())
+        # unbounded when an order at big_m adds to the capacity maximised: with a larger bound
+        # the capacity would be larger still
+        out.unbounded = any(values[j] >= bound_of[i] - 0.5 and i in heuristic
+                            for (i, s), j in n.items() if j in reach)
+        if out.unbounded:
+            out.status = "unbounded"
+            return out
         mdl.row(best - 1e-9 * max(1.0, abs(best)), reach, None)
     status, values = _solve(mdl, objective, False)
     out.status = status
@@ -244,7 +279,7 @@ def reference_solve(inst: Instance, big_m: int = 10_000, lp: bool = False) -> Re
     units = {(offers[i].id, s): int(round(values[col])) for (i, s), col in n.items()}
     out.units = {k: v for k, v in units.items() if v}
     out.at_bound = sorted({offers[i].id for (i, s), col in n.items()
-                           if units[offers[i].id, s] >= bound_of[i] and bound_of[i] == big_m})
+                           if units[offers[i].id, s] >= bound_of[i] - 0.5 and i in heuristic})
     # figures of the plan recomputed exactly from the integer units, not read from the solver
     values_of = evaluate(inst, out.units)
     out.cost = values_of.discounted

@@ -142,14 +142,28 @@ def test_brute_force_sees_export_controls():
 # --------------------------------------------------------------------------- the optimiser against it
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(instance_data(tiny=True))
 def test_optimiser_matches_brute_force(data):
     compare(data)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(instance_data(tiny=True, max_offers=2))
+def test_a_far_pricier_offer_changes_nothing(data):
+    # Catalogs mix prices: a server at 1e6 next to a lease at 1e3. An offer 1000 times pricier
+    # than any other must not blur the rest of the optimum (the optimiser scales money by the
+    # largest price; see test_properties FOUND for the 1e6 spread, reported to the lead).
+    top = max([o["unit_price"] for o in data["offers"]] + [1])
+    data["chips"].append({"id": "gold", "bf16_tflops": 1})
+    data["offers"].append({"id": "gold", "chip": "gold", "kind": "buy", "unit_price": top * 1000,
+                           "max_per_period": 1})
+    compare(data)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(instance_data(tiny=True, max_offers=3))
 def test_export_decisions_match_model(data):
     # section 4 written twice: the optimiser's regime files and rule engine against the
