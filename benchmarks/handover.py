@@ -14,6 +14,9 @@ coefficients), so a change of route cannot change a plan:
                no file) -> row-wise arrays -> Highs.addVars/addRows, declaration order kept
   compiled-nogc  the same with the collector paused
 
+`run_highs_compiled` is `optimizer.solve.run_highs` with the compiled route, so that
+`benchmarks/run.py --handover compiled` measures the whole pipeline with it (same Outcome).
+
 and the re-solve step of a sweep point (new prices on a kept model): appsi's `update` after
 `update_parameters`, against compiling again. CPU seconds (time.process_time), best of
 --repeat runs, so that other processes on the machine disturb the comparison less.
@@ -104,6 +107,57 @@ def compile_to_highs(model, highs=None):
               len(index), np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
               np.array(value, dtype=np.double))
     return h, variables
+
+
+def run_highs_compiled(model, options, time_limit, solver=None, full_update=True, warm_start=False):
+    """A stand-in for optimizer.solve.run_highs that hands over with `compile_to_highs`.
+
+    Same signature and the same Outcome, for `benchmarks/run.py --handover compiled` only: it
+    measures what the product would gain, it is not called by the product. The model is compiled
+    again at every run (a sweep's update_parameters has moved the Params by then); `warm_start`
+    passes the variables' current values as HiGHS's starting solution, as appsi does.
+    """
+    import highspy
+    import numpy as np
+
+    from optimizer.solve import Outcome, _empty_model_outcome, quiet_stdout
+
+    with quiet_stdout():
+        h = highspy.Highs()  # prints its banner here: kept off stdout
+        h.setOptionValue("output_flag", False)
+        h, variables = compile_to_highs(model, h)
+        h.setOptionValue("threads", options.threads)
+        h.setOptionValue("random_seed", options.seed)
+        h.setOptionValue("mip_rel_gap", options.gap)
+        h.setOptionValue("mip_abs_gap", 1e-9 if options.gap == 0 else 1e-6)
+        if time_limit is not None:
+            h.setOptionValue("time_limit", max(time_limit, 0.01))
+        if warm_start and all(v.value is not None for v in variables):
+            start = highspy.HighsSolution()
+            start.col_value = [float(v.value) for v in variables]
+            h.setSolution(start)
+        h.run()
+    run_time = h.getRunTime()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    S = highspy.HighsModelStatus
+    found = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if status == S.kModelEmpty:
+        return _empty_model_outcome(model, run_time)
+    name = {S.kOptimal: "optimal", S.kInfeasible: "infeasible", S.kUnbounded: "unbounded",
+            S.kUnboundedOrInfeasible: "infeasible_or_unbounded"}.get(status)
+    if name is None:
+        name = "feasible" if found else ("time_limit" if status in (S.kTimeLimit, S.kIterationLimit) else "error")
+    outcome = Outcome(status=name, has_plan=name in ("optimal", "feasible"), time_s=run_time)
+    if outcome.has_plan:
+        values = np.asarray(h.getSolution().col_value)
+        for v, x in zip(variables, values):
+            v.set_value(float(x), skip_validation=True)
+        outcome.objective_scaled = info.objective_function_value
+        outcome.units = {idx: int(round(v.value or 0)) for idx, v in model.units.items()}
+        gap = float(info.mip_gap) if info.mip_gap < 1e30 else None
+        outcome.mip_gap = max(0.0, gap or 0.0) if name == "optimal" else gap
+    return outcome
 
 
 def lp_arrays(h) -> dict:

@@ -402,6 +402,8 @@ def _reference_errors(data: dict):
     offer_ids = {o.get("id") for _, o in items("offers")}
     currency = data.get("currency", "USD")
     fx = data.get("fx") if isinstance(data.get("fx"), dict) else {}
+    if isinstance(currency, str) and currency in fx and fx[currency] != 1:
+        yield ("fx", currency), f"{currency} is the instance currency: 1 {currency} is worth 1 {currency}, not {fx[currency]}"
     for i, offer in items("offers"):
         chip = offer.get("chip")
         if isinstance(chip, str) and chip not in chip_ids:

@@ -130,7 +130,8 @@ def validate(data: Any, source: str | None = None) -> Instance:
         # field errors stop pydantic before the cross-field rules; run those on the raw data
         # too, so that every error in the file is reported at once
         found = messages(exc)
-        found += [m for m in reference_messages(data) if m not in found]
+        if not any(e["type"] == "rules" and not e["loc"] for e in exc.errors()):  # they did not run
+            found += [m for m in reference_messages(data) if m not in found]
         raise InputError(found, source) from None
 
 

@@ -119,7 +119,7 @@ def structure_key(p: Prepared) -> tuple:
                tuple((lo, hi) for lo, hi, _ in o.segments()), o.min_order, o.max_per_period, o.max_total,
                # the order bound is a coefficient only of offers with binaries (a sweep over
                # prices moves budget / price bounds of the others without changing the model)
-               o.order_bound if (o.price_breaks or o.min_order > 1 or o.fixed_cost > 0) else None,
+               o.order_bound if o.needs_order_bound else None,
                o.fixed_cost > 0, o.residual_value > 0, o.power_kw > 0) for o in p.offers),
         tuple((r.metric, tuple(t for t, v in r.required.items() if v > 0)) for r in p.capacity_requirements),
         tuple((r.metric, r.first, r.last, r.work_flop > 0) for r in p.work_requirements),
@@ -450,7 +450,7 @@ def offers_at_bound(m, p: Prepared, units: dict[tuple[str, int], int]) -> list[P
     """Offers whose heuristic order bound is reached by the plan (then solve doubles it)."""
     hit = []
     for o in p.offers:
-        if o.bound_from_data or not (o.price_breaks or o.min_order > 1 or o.fixed_cost > 0):
+        if o.bound_from_data or not o.needs_order_bound:
             continue
         if any(units.get((o.id, t), 0) >= o.order_bound for t in o.window):
             hit.append(o)

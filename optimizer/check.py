@@ -431,10 +431,13 @@ def _check_tables(bad, instance, res, cap, cash, purchases, lease_bills, power, 
         bad(Violation("report_mismatch", "currency", 0,
                       f"result in {res.currency}, instance prices in {instance.currency}"))
     for row in res.work:
-        # the row is matched to its requirement by its figures, not by its label
-        req = next((r for r in instance.requirements if r.work_flop is not None and r.metric == row.metric
-                    and (r.from_ or 1) == row.first_period and (r.until or T) == row.last_period
-                    and _close(r.work_flop, row.required_flop, tol)), None)
+        # the row is matched to its requirement by its label (the id, or requirements[i]) when
+        # that names one with the same figures, else by the figures alone
+        alike = [(i, r) for i, r in enumerate(instance.requirements) if r.work_flop is not None
+                 and r.metric == row.metric and (r.from_ or 1) == row.first_period
+                 and (r.until or T) == row.last_period and _close(r.work_flop, row.required_flop, tol)]
+        named = [r for i, r in alike if row.requirement in (r.id, f"requirements[{i}]")]
+        req = named[0] if named else alike[0][1] if alike else None
         where = f"work {row.requirement} {row.metric}"
         if req is None:
             bad(Violation("report_mismatch", where, 0, "no work requirement of the instance has these figures"))

@@ -45,6 +45,11 @@ class PreparedOffer:
     def is_buy(self) -> bool:
         return self.kind == "buy"
 
+    @property
+    def needs_order_bound(self) -> bool:
+        """Minimum orders, fixed costs and price breaks use binaries, which need a bound M."""
+        return bool(self.price_breaks) or self.min_order > 1 or self.fixed_cost > 0
+
     def active_periods(self, start: int) -> range:
         """Periods in which an order placed in `start` counts as capacity (up to T and beyond)."""
         first = start + self.lead_time
@@ -381,14 +386,20 @@ def order_bounds(prepared: Prepared) -> None:
 def _choose_scales(prepared: Prepared) -> None:
     """Scale factors so that HiGHS sees coefficients near 1.
 
-    Money (prices up to 1e9) is divided by the largest price of any order or start; each
-    metric by the largest contribution of one unit. Work (1e23 FLOP) is already expressed in
-    TFLOPS-periods (1e23 / (1e12 * 3600 * 730) ~ 3.8e4), then scaled like its metric.
+    Money is divided by the geometric middle of the smallest and largest amounts one decision
+    moves (prices, price breaks, fixed costs, a unit's energy cost per period): the scaled
+    amounts then spread evenly around 1. Dividing by the largest price instead would push small
+    amounts that still decide the plan (energy of 0.003, a price difference of 8 beside a 6e7
+    offer) below HiGHS's absolute tolerances (1e-7), where it can no longer see them.
+    Each metric is divided by the largest contribution of one unit. Work (1e23 FLOP) is already
+    expressed in TFLOPS-periods (1e23 / (1e12 * 3600 * 730) ~ 3.8e4), then scaled like its metric.
     Reported values are recomputed from the integer plan in original units, never unscaled.
     """
-    prices = [o.unit_price for o in prepared.offers] + [p for o in prepared.offers for _, p in o.price_breaks]
-    prices += [o.fixed_cost for o in prepared.offers]
-    prepared.money_scale = max([p for p in prices if p > 0], default=1.0)
+    energy = prepared.pue * prepared.hours_per_period * prepared.energy_price
+    amounts = [o.unit_price for o in prepared.offers] + [p for o in prepared.offers for _, p in o.price_breaks]
+    amounts += [o.fixed_cost for o in prepared.offers] + [o.power_kw * energy for o in prepared.offers]
+    amounts = [a for a in amounts if a > 0]
+    prepared.money_scale = math.sqrt(min(amounts) * max(amounts)) if amounts else 1.0
     for m in METRICS:
         values = [o.perf[m] for o in prepared.offers if m in o.perf]
         prepared.metric_scale[m] = max(values, default=1.0)

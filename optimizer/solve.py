@@ -18,7 +18,10 @@ from models.result import Result
 from optimizer.prepare import Prepared, prepare
 
 DEFAULT_GAP = 0.0  # proven optimality unless the user asks for less
-MAX_BOUND_DOUBLINGS = 6
+ORDER_BOUND_GROWTH = 16  # a guessed order bound grows this much when it is in doubt
+# the largest bound on one order: with HiGHS's integrality tolerance (1e-6) a binary at 1e-6
+# could carry up to M * 1e-6 units, which must stay well below one unit
+ORDER_BOUND_CAP = 100_000
 
 
 @dataclass
@@ -294,40 +297,38 @@ def _remaining(options: SolveOptions, started: float) -> float | None:
 
 
 def _solve_prepared(p: Prepared, options: SolveOptions, started: float, planner: Planner | None = None):
-    from optimizer.build import hold_capacity, offers_at_bound
+    """Solve, then make sure no guessed order bound decided the answer.
+
+    Offers with minimum orders, fixed costs or price breaks need an upper bound M on one order
+    (prepare.order_bounds). Where the data gives none, M is a guess; the answer is in doubt when
+    a plan reaches M, or when the model is infeasible (a larger M might make it feasible). Then
+    every guessed M grows 16-fold and the model is solved again, until the value stops changing
+    (the earlier plan is kept) or M reaches ORDER_BOUND_CAP. A max_capacity plan whose capacity
+    still grows at the cap is reported unbounded.
+    """
+    from optimizer.build import offers_at_bound
 
     planner = planner or Planner(options)  # the Planner decides: new model or kept one, which HiGHS
-    total_time = 0.0
-    for attempt in range(MAX_BOUND_DOUBLINGS + 1):
-        model = planner.model_for(p)
-        outcome = planner.run(model, _remaining(options, started))
-        total_time += outcome.time_s
-        message = None
-        if outcome.status == "infeasible_or_unbounded" or outcome.status == "unbounded":
-            outcome.status, message = _infeasible_or_unbounded(p, model, options, started, planner)
-        if outcome.has_plan and p.sense == "max_capacity":
-            reached = outcome.objective_scaled
-            hold_capacity(model, p, reached)
-            planner.dirty = True  # a new row and another objective: appsi must look for them
-            second = planner.run(model, _remaining(options, started))
-            total_time += second.time_s
-            if second.has_plan:
-                second.status = "optimal" if outcome.status == second.status == "optimal" else "feasible"
-                second.mip_gap = max(outcome.mip_gap or 0.0, second.mip_gap or 0.0) if second.status == "feasible" else 0.0
-                outcome = second
-        if outcome.has_plan:
-            hit = offers_at_bound(model, p, outcome.units)
-            if hit:
-                if attempt == MAX_BOUND_DOUBLINGS:
-                    if p.sense == "max_capacity":
-                        names = ", ".join(o.id for o in hit)
-                        outcome = Outcome(status="unbounded", has_plan=False, time_s=total_time)
-                        return outcome, model, f"capacity grows without limit: {names} has no cap on units"
-                    break
-                for o in hit:
-                    o.order_bound *= 2
-                continue
-        break
+    outcome, model, message, reached = _solve_once(p, options, started, planner)
+    total_time = outcome.time_s
+    guessed = [o for o in p.offers if not o.bound_from_data and o.needs_order_bound]
+    growing = False
+    while guessed and (outcome.status == "infeasible" or (outcome.has_plan and offers_at_bound(model, p, outcome.units))):
+        if all(o.order_bound >= ORDER_BOUND_CAP for o in guessed):
+            if growing and p.sense == "max_capacity":
+                names = ", ".join(o.id for o in offers_at_bound(model, p, outcome.units))
+                outcome = Outcome(status="unbounded", has_plan=False)
+                message = f"capacity grows without limit: {names} can be ordered without a cap"
+            break
+        for o in guessed:
+            o.order_bound = min(o.order_bound * ORDER_BOUND_GROWTH, ORDER_BOUND_CAP)
+        new, new_model, new_message, new_reached = _solve_once(p, options, started, planner)
+        total_time += new.time_s
+        if outcome.has_plan and new.has_plan:
+            if _same(outcome.objective_scaled, new.objective_scaled) and _same(reached, new_reached):
+                break  # a larger bound buys nothing: keep the plan found first
+            growing = reached is not None and new_reached is not None and new_reached > reached
+        outcome, model, message, reached = new, new_model, new_message, new_reached
     outcome.time_s = total_time
     if message is None and not outcome.has_plan:
         message = {
@@ -335,6 +336,39 @@ def _solve_prepared(p: Prepared, options: SolveOptions, started: float, planner:
             "time_limit": "the time limit was reached before any plan was found",
         }.get(outcome.status, outcome.status)
     return outcome, model, message
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def _solve_once(p: Prepared, options: SolveOptions, started: float, planner: Planner):
+    """One solve at the current order bounds: (outcome, model, message, capacity reached).
+
+    max_capacity takes two runs: the most capacity, then the least cost holding it.
+    """
+    from optimizer.build import hold_capacity
+
+    model = planner.model_for(p)
+    outcome = planner.run(model, _remaining(options, started))
+    total_time = outcome.time_s
+    message = reached = None
+    if outcome.status == "infeasible_or_unbounded" or outcome.status == "unbounded":
+        outcome.status, message = _infeasible_or_unbounded(p, model, options, started, planner)
+    if outcome.has_plan and p.sense == "max_capacity":
+        reached = outcome.objective_scaled
+        hold_capacity(model, p, reached)
+        planner.dirty = True  # a new row and another objective: appsi must look for them
+        second = planner.run(model, _remaining(options, started))
+        total_time += second.time_s
+        if second.has_plan:
+            second.status = "optimal" if outcome.status == second.status == "optimal" else "feasible"
+            second.mip_gap = max(outcome.mip_gap or 0.0, second.mip_gap or 0.0) if second.status == "feasible" else 0.0
+            outcome = second
+    outcome.time_s = total_time
+    return outcome, model, message, reached
 
 
 def _infeasible_or_unbounded(p: Prepared, model, options: SolveOptions, started: float,

@@ -193,15 +193,9 @@ objective: {sense: max_capacity}
     # orders of 1: 60, 2: 104, 3: 156. Within 230: 2 + 2 = 208 or 1 + 3 = 216 give 4 units
     # (400); 5 units need 2 + 3 = 260 > 230. Least cost at 400: 208. The solver returns 216.
 }
-NUMERICS = {"residual_cancels_capex", "budget_breach_hidden_by_money_scale", "least_cost_lost_in_money_scale"}
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=(
-        "reported to the lead: money scaled by the largest price makes HiGHS's absolute tolerances "
-        "coarse" if case in NUMERICS else
-        "reported to the lead: heuristic order bound M (prepare.order_bounds)")))
-    for case in sorted(FOUND)])
+@pytest.mark.parametrize("case", sorted(FOUND))
 def test_found_disagreements(case):
     text, objective, cost = FOUND[case]
     inst = validate(yaml.safe_load(text))
@@ -226,8 +220,6 @@ def test_second_formulation_on_found_cases(case):
         assert (exact.objective, exact.cost) == pytest.approx((objective, cost), rel=REL, abs=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: check.py matches work rows by figures, "
-                   "ignoring utilization")
 def test_checker_tells_work_requirements_apart_by_utilization():
     # two work requirements alike but for utilization: rows are delivered = sum cap * 1e12 *
     # 3600 * hours * utilization: 10 units * 100 = 1000 TFLOPS * 3.6e15 * 730 = 2.628e21 and
