@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -64,20 +63,11 @@ def load_or_exit(path: Path, overrides: list[str] | None):
         fail_input(exc.messages, exc.source)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temp file in the same folder and a rename: never half-written."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_atomic(path: Path, data) -> None:
+    """Write text or bytes atomically (optimizer.files.write_atomic): never a half-written file."""
+    from optimizer.files import write_atomic as write
+
+    write(path, data)
 
 
 # --------------------------------------------------------------------------- solve
@@ -397,9 +387,7 @@ def quote_command(
         sys.stdout.write(body)
     else:
         if isinstance(body, bytes):
-            from optimizer.quote import write_bytes_atomic
-
-            write_bytes_atomic(output, body)
+            write_atomic(output, body)
         else:
             write_atomic(output, body)
         _console(stderr=True).print(
@@ -589,15 +577,7 @@ def _write_table(path: Path, records: list[dict]) -> None:
     if path.suffix.lower() == ".csv":
         write_atomic(path, frame.to_csv(index=False))
         return
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def _fmt(v) -> str:

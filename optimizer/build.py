@@ -88,7 +88,7 @@ def parameter_values(p: Prepared) -> dict[str, dict]:
     `structure_key` says when two prepared instances share one structure, so that a sweep can
     update these values on a built model instead of building it again.
     """
-    money, T = p.money_scale, p.T
+    money = p.money_scale
     energy = p.pue * p.hours_per_period * p.energy_price / money
     power_scale = max([o.power_kw * p.pue for o in p.offers if o.is_buy and o.power_kw > 0], default=1.0)
     return {

@@ -7,8 +7,6 @@ written atomically (a temp file in the same folder, then a rename).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +21,10 @@ def _figure(width: float, height: float):
 
 
 def save_png(fig, path: str | Path) -> None:
-    """Write the figure to `path` via a temp file and a rename: never half-written."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the figure to `path` atomically: never half-written."""
+    from optimizer.files import write_atomic
+
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
 
 
 def _is_number(v: Any) -> bool:

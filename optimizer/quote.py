@@ -295,20 +295,3 @@ def load_result(data) -> Result:
         raise InputError(["not a result of `plan solve`: " + m for m in messages(exc)]) from None
 
 
-def write_bytes_atomic(path, data: bytes) -> None:
-    """Write `data` via a temp file in the same folder and a rename: never a half-written workbook."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

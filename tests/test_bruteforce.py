@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from models.loading import validate
 from optimizer.solve import SolveOptions, solve_instance

@@ -1,0 +1,32 @@
+"""Atomic writes: every file `plan` writes appears whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+def write_atomic(path: str | Path, data: str | bytes | Callable[[str], None]) -> None:
+    """Write text, bytes, or whatever `data(tmp_path)` writes, via a temp file and a rename.
+
+    The temp file lives in the target's folder so the rename stays on one file system; on any
+    error (or Ctrl-C) it is removed and the target is left as it was.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        if callable(data):
+            os.close(fd)
+            data(tmp)
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
