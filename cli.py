@@ -699,7 +699,7 @@ def sweep_command(
                                       "(mode at the instance's value).")] = "uniform",
     seed: Annotated[int, typer.Option("--seed", help="Seed of --samples.")] = 0,
     set_: SetOpt = None,
-    gap: GapOpt = 1e-6,
+    gap: GapOpt = 0.0,  # as plan solve
     time_limit: TimeOpt = None,
     threads: ThreadsOpt = 1,
     workers: WorkersOpt = 1,
@@ -786,7 +786,7 @@ def tornado_command(
     instance: InstanceArg,
     swing: Annotated[str, typer.Option("--swing", help="How far each price moves down and up: 20% or 0.2.")] = "20%",
     set_: SetOpt = None,
-    gap: GapOpt = 1e-6,
+    gap: GapOpt = 0.0,  # as plan solve
     time_limit: TimeOpt = None,
     threads: ThreadsOpt = 1,
     workers: WorkersOpt = 1,

@@ -108,7 +108,7 @@ class Settings:
 class SolveOptionsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    gap: float = Field(default=1e-6, ge=0, description="Relative MIP gap; 0 proves optimality.")
+    gap: float = Field(default=0.0, ge=0, description="Relative MIP gap; 0 proves optimality.")
     time_limit: float | None = Field(
         default=None, gt=0, description="Seconds per solve; at most the server's cap, which is also the default."
     )

@@ -142,7 +142,11 @@ def test_every_row_equals_plan_solve_with_set(two):
                       "--set", "offers.X-buy.lead_time=1", "--gap", "0")
     rows = data["rows"]
     assert len(rows) == 8 and {r["status"] for r in rows} == {"optimal", "infeasible"}
-    assert [r["model"] for r in rows] == ["built", "updated", "updated", "updated"] * 2
+    # the cap's second value changes the structure: a rebuild; prices only move Params. The very
+    # first point may reuse a model an earlier sweep in this process left with the same structure.
+    models = [r["model"] for r in rows]
+    assert models[4] == "built" and models[1:4] == models[5:] == ["updated"] * 3
+    assert models[0] in ("built", "updated")
     for row in rows:
         sets = ["offers.X-buy.lead_time=1"] + [f"{p}={v}" for p, v in row["params"].items()]
         solved = run("solve", two, "--json", "--gap", "0", *[a for s in sets for a in ("--set", s)])
