@@ -65,7 +65,7 @@ COLUMNS = (
     "instance", "offers", "periods", "variant", "cells", "columns", "rows", "nonzeros", "binaries",
     "status", "objective", "mip_gap", "hit_time_limit",
     *(f"{p}_s" for p in PHASES), "total_s", "outside_s", "outside_share", "outside_share_in_process",
-    "import_s", "peak_mb", "base_mb", "mb_per_kcell",
+    "import_s", "peak_mb", "base_mb", "model_mb", "mb_per_kcell",
     "sweep_point_s", "sweep_highs_s", "sweep_handover_s", "sweep_ratio", "sweep_model",
 )
 MEDIUM, LARGE = (50, 36), (200, 60)
@@ -173,7 +173,7 @@ def child(path: str, gap: float, time_limit: float, sweep_max: float, handover: 
         if not nonzeros[0]:
             started = time.perf_counter()
             nonzeros[0] = self._solver_model.getNumNz()
-            sizes.update(model_size(model))
+            sizes.update(model_size(model), model_mb=rss_mb())
             timers.run_highs -= time.perf_counter() - started
         return out
 
@@ -188,7 +188,7 @@ def child(path: str, gap: float, time_limit: float, sweep_max: float, handover: 
             if not nonzeros[0]:
                 started = time.perf_counter()
                 nonzeros[0] = h.getNumNz()
-                sizes.update(model_size(model))
+                sizes.update(model_size(model), model_mb=rss_mb())
                 timers.run_highs -= time.perf_counter() - started
             return h, variables
 
@@ -381,11 +381,12 @@ def summary(rows: list[dict], startup: dict | None, args) -> str:
                      f"{startup['bare_python_s']:.3f} s: +{startup['validate_overhead_s']:.3f} s (target <= 0.5 s); "
                      f"heavy modules loaded: {startup['heavy_modules_loaded'] or 'none'}")
     for variant in args.variants:
-        fit = linear_fit([(r["cells"], r["peak_mb"]) for r in rows if r["variant"] == variant and r.get("peak_mb")])
-        if fit:
-            a, b, worst = fit
-            lines.append(f"memory {variant}: peak MB ~ {a:.0f} + {1000 * b:.1f} per 1000 offer-periods; "
-                         f"largest deviation from that line {100 * worst:.0f}% (linear when small)")
+        for key, what in (("model_mb", "model built and handed over"), ("peak_mb", "peak (HiGHS's search included)")):
+            fit = linear_fit([(r["cells"], r[key]) for r in rows if r["variant"] == variant and r.get(key)])
+            if fit:
+                a, b, worst = fit
+                lines.append(f"memory {variant}, {what}: MB ~ {a:.0f} + {1000 * b:.1f} per 1000 offer-periods; "
+                             f"largest deviation from that line {100 * worst:.0f}% (linear when small)")
     limited = [r["instance"] for r in rows if r.get("hit_time_limit")]
     if limited:
         lines.append(f"HiGHS hit the {args.time_limit:g} s time limit on: {', '.join(limited)}")
@@ -421,7 +422,8 @@ def csv_text(rows: list[dict]) -> str:
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for r in rows:
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+        writer.writerow({k: (repr(v) if k == "objective" else f"{v:.6g}") if isinstance(v, float) else v
+                         for k, v in r.items()})
     return buf.getvalue()
 
 

@@ -440,6 +440,8 @@ class PriceProbe:
             self.m.explain_hold_level = pyo.Param(initialize=0.0, mutable=True)
             self.m.explain_hold = pyo.Constraint(expr=self.m.capacity_reached >= self.m.explain_hold_level)
         self.solves = 0
+        self.solver = None  # one persistent HiGHS object: only the moved Params reach it
+        self.changed = True  # components (rows, objectives) changed since HiGHS last saw the model
 
     def _remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.perf_counter()
@@ -453,11 +455,15 @@ class PriceProbe:
         for k, (_lo, _hi, price) in enumerate(o.segments()):
             self.m.price[offer_id, k].set_value(price * factor / self.p.money_scale)
 
-    def _run(self):
-        from optimizer.solve import run_highs
+    def _run(self, changed: bool = False):
+        """Solve the kept model; `changed` when more than Params moved (an objective switched)."""
+        from optimizer.solve import new_highs, run_highs
 
         self.solves += 1
-        return run_highs(self.m, self.options, self._remaining())
+        if self.solver is None:
+            self.solver = new_highs(self.options)
+        full, self.changed = self.changed or changed, False
+        return run_highs(self.m, self.options, self._remaining(), solver=self.solver, full_update=full)
 
     def solve_at(self, offer_id: str, factor: float):
         """The min_cost plan with this offer's prices times `factor` (an Outcome)."""
@@ -484,7 +490,7 @@ class PriceProbe:
             m.explain_hold.deactivate()
             m.total_cost.deactivate()
             m.max_capacity.activate()
-            first = self._run()
+            first = self._run(changed=True)
             if not first.has_plan:
                 return (None, None) if first.status == "time_limit" and fits else (False, None)
             if not fits or first.objective_scaled > base_reached * (1 + 1e-7) + 1e-9:
@@ -493,9 +499,10 @@ class PriceProbe:
             m.explain_hold.activate()
             m.max_capacity.deactivate()
             m.total_cost.activate()
-            outcome = self._run()
+            outcome = self._run(changed=True)
         finally:
             self._set_price(offer_id, 1.0)
+            self.changed = True  # objectives and rows were switched: the next run looks again
         if not outcome.has_plan:
             return (None, None) if outcome.status == "time_limit" else (False, None)
         if _same(self.units, outcome.units):
