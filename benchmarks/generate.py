@@ -21,7 +21,6 @@ Instances are deterministic: the seed comes from the size and the variant.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from pathlib import Path

@@ -154,7 +154,7 @@ def run_highs_compiled(model, options, time_limit, solver=None, full_update=True
         for v, x in zip(variables, values):
             v.set_value(float(x), skip_validation=True)
         outcome.objective_scaled = info.objective_function_value
-        outcome.units = {idx: int(round(v.value or 0)) for idx, v in model.units.items()}
+        outcome.units = {idx: round(v.value or 0) for idx, v in model.units.items()}
         gap = float(info.mip_gap) if info.mip_gap < 1e30 else None
         outcome.mip_gap = max(0.0, gap or 0.0) if name == "optimal" else gap
     return outcome
@@ -210,12 +210,8 @@ def best(fn, repeat: int) -> tuple[float, object]:
     return min(times), out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("instances", nargs="+", type=Path)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args(argv)
-
+def measure(path: Path, repeat: int) -> str:
+    """One instance: every route timed and compared with appsi's problem; one table line."""
     import highspy
     from pyomo.contrib.appsi.solvers import Highs
 
@@ -223,57 +219,68 @@ def main(argv: list[str] | None = None) -> int:
     from optimizer.build import build_model, gc_paused, update_parameters
     from optimizer.prepare import prepare
 
+    instance = load_instance(path)
+    p = prepare(instance)
+    t_build, model = best(lambda: build_model(p), 1)
+
+    def appsi():
+        opt = Highs(only_child_vars=True)
+        opt.highs_options = {"output_flag": False}
+        opt.set_instance(model)
+        return opt
+
+    def no_gc(fn):
+        def run():
+            with gc_paused():
+                return fn()
+        return run
+
+    def lp_file():
+        fd, name = tempfile.mkstemp(suffix=".lp")
+        os.close(fd)
+        try:
+            model.write(name, io_options={"symbolic_solver_labels": False})
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            h.readModel(name)
+            return h
+        finally:
+            os.unlink(name)
+
+    def compiled():
+        return compile_to_highs(model)
+
+    t_appsi, opt = best(appsi, repeat)
+    t_appsi_nogc, _ = best(no_gc(appsi), repeat)
+    t_lp, h_lp = best(lp_file, repeat)
+    t_comp, (h_comp, _vars) = best(compiled, repeat)
+    t_comp_nogc, _ = best(no_gc(compiled), repeat)
+    reference = lp_arrays(opt._solver_model)
+    verdict = same_problem(reference, lp_arrays(h_comp)) or "compiled: same"
+    lp_note = same_problem(reference, lp_arrays(h_lp))
+    verdict += "; lp-file: " + ("same" if lp_note is None else lp_note)
+
+    # a sweep point: the first offer's unit price 3% lower, same structure
+    first = instance.offers[0]
+    q = prepare(instance.model_copy(update={"offers": [
+        first.model_copy(update={"unit_price": first.unit_price * 0.97}), *instance.offers[1:]]}))
+    update_parameters(model, q)
+    t_upd, _ = best(opt.update, 1)
+    t_upd_comp, _ = best(compiled, 1)
+    nnz = opt._solver_model.getNumNz()
+    return (f"{path.stem:18} {nnz:7d} {t_build:6.3f} {t_appsi:6.3f} {t_appsi_nogc:6.3f} {t_lp:7.3f} {t_comp:8.3f} "
+            f"{t_comp_nogc:6.3f} {t_upd:9.3f} {t_upd_comp:12.3f}  {verdict}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("instances", nargs="+", type=Path)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
     print(f"{'instance':18} {'nnz':>7} {'build':>6} {'appsi':>6} {'nogc':>6} {'lp-file':>7} {'compiled':>8} "
           f"{'nogc':>6} {'upd-appsi':>9} {'upd-compiled':>12}  same problem")
     for path in args.instances:
-        instance = load_instance(path)
-        p = prepare(instance)
-        t_build, model = best(lambda: build_model(p), 1)
-
-        def appsi():
-            opt = Highs(only_child_vars=True)
-            opt.highs_options = {"output_flag": False}
-            opt.set_instance(model)
-            return opt
-
-        def no_gc(fn):
-            def run():
-                with gc_paused():
-                    return fn()
-            return run
-
-        def lp_file():
-            fd, name = tempfile.mkstemp(suffix=".lp")
-            os.close(fd)
-            try:
-                model.write(name, io_options={"symbolic_solver_labels": False})
-                h = highspy.Highs()
-                h.setOptionValue("output_flag", False)
-                h.readModel(name)
-                return h
-            finally:
-                os.unlink(name)
-
-        t_appsi, opt = best(appsi, args.repeat)
-        t_appsi_nogc, _ = best(no_gc(appsi), args.repeat)
-        t_lp, h_lp = best(lp_file, args.repeat)
-        t_comp, (h_comp, _vars) = best(lambda: compile_to_highs(model), args.repeat)
-        t_comp_nogc, _ = best(no_gc(lambda: compile_to_highs(model)), args.repeat)
-        reference = lp_arrays(opt._solver_model)
-        verdict = same_problem(reference, lp_arrays(h_comp)) or "compiled: same"
-        lp_note = same_problem(reference, lp_arrays(h_lp))
-        verdict += "; lp-file: " + ("same" if lp_note is None else lp_note)
-
-        # a sweep point: 3% off every price of the first offer, same structure
-        q = prepare(instance.model_copy(update={"offers": [
-            instance.offers[0].model_copy(update={"unit_price": instance.offers[0].unit_price * 0.97}),
-            *instance.offers[1:]]}))
-        update_parameters(model, q)
-        t_upd, _ = best(lambda: opt.update(), 1)
-        t_upd_comp, _ = best(lambda: compile_to_highs(model), 1)
-        nnz = opt._solver_model.getNumNz()
-        print(f"{path.stem:18} {nnz:7d} {t_build:6.3f} {t_appsi:6.3f} {t_appsi_nogc:6.3f} {t_lp:7.3f} {t_comp:8.3f} "
-              f"{t_comp_nogc:6.3f} {t_upd:9.3f} {t_upd_comp:12.3f}  {verdict}", flush=True)
+        print(measure(path, args.repeat), flush=True)
     return 0
 
 

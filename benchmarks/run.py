@@ -41,16 +41,16 @@ import time
 T0 = time.perf_counter()  # the child's in-process span starts here (before any heavy import)
 T0_WALL = time.time()  # the same instant on the wall clock, which the parent can compare with
 
-import argparse  # noqa: E402
-import csv  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import csv
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -103,10 +103,11 @@ class Timers:
 
 
 def instrument(timers: Timers, handover: str = "appsi") -> None:
+    from pyomo.contrib.appsi.solvers.highs import Highs
+
     import optimizer.build
     import optimizer.extract
     import optimizer.solve
-    from pyomo.contrib.appsi.solvers.highs import Highs
 
     if handover == "compiled":  # a measured projection: see benchmarks/handover.py
         import handover as compiled_route
@@ -153,7 +154,7 @@ def child(path: str, gap: float, time_limit: float, sweep_max: float, handover: 
     started_imports = time.perf_counter()
     import highspy  # noqa: F401
     import pyomo.environ  # noqa: F401
-    from pyomo.contrib.appsi.solvers import Highs  # noqa: F401
+    from pyomo.contrib.appsi.solvers import Highs
 
     import models.loading
     import optimizer.build
@@ -262,7 +263,8 @@ def run_child(path: Path, args) -> dict:
            "--time-limit", str(args.time_limit), "--sweep-max", str(args.sweep_max if args.sweep else -1),
            "--handover", args.handover]
     started, started_wall = time.perf_counter(), time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=args.time_limit * 4 + 300)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=args.time_limit * 4 + 300,
+                          check=False)
     wall, ended_wall = time.perf_counter() - started, time.time()
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
     if proc.returncode != 0 or not lines:
@@ -290,16 +292,16 @@ def row_for(name: str, offers: int, periods: int, variant: str, data: dict) -> d
 
 def validate_startup(path: Path, repeats: int = 5) -> dict:
     """`plan validate` on a small instance against a bare `python -c pass`; medians of `repeats`."""
-    probe = ("import sys, json; sys.argv = ['plan', 'validate', {path!r}]\n"
+    probe = (f"import sys, json; sys.argv = ['plan', 'validate', {str(path)!r}]\n"
              "import cli\n"
              "try:\n    cli.main()\nexcept SystemExit as e:\n    code = e.code\n"
              "heavy = ['pandas', 'pyomo', 'highspy', 'matplotlib', 'numpy', 'fastapi', 'dask', 'openpyxl']\n"
              "sys.stderr.write('LOADED ' + json.dumps([m for m in heavy if m in sys.modules]) + '\\n')\n"
-             "sys.exit(code)\n").format(path=str(path))
+             "sys.exit(code)\n")
 
     def timed(cmd):
         started = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
         return time.perf_counter() - started, proc
 
     bare = statistics.median(timed([sys.executable, "-c", "pass"])[0] for _ in range(repeats))
@@ -353,8 +355,8 @@ def table(rows: list[dict]) -> str:
 
 def summary(rows: list[dict], startup: dict | None, args) -> str:
     """The targets of issue 7, as ratios from this run."""
-    lines = [f"benchmark run: gap {args.gap}, time limit {args.time_limit} s per solve, "
-             f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}, hand-over {args.handover}"]
+    lines = [(f"benchmark run: gap {args.gap}, time limit {args.time_limit} s per solve, "
+              f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}, hand-over {args.handover}")]
 
     def pick(size, variant):
         return next((r for r in rows if (r["offers"], r["periods"]) == size and r["variant"] == variant), None)
@@ -428,36 +430,53 @@ def csv_text(rows: list[dict]) -> str:
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    """Total and HiGHS time against offers x periods (log-log), one line per variant."""
+    """Total, HiGHS and outside time against offers x periods (log-log), per variant.
+
+    Points, not lines, for total and HiGHS: HiGHS's time follows how hard an instance is more
+    than its size. The outside time (total - HiGHS) is joined: it is what grows with size.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=110)
     colours = {"plain": "tab:blue", "full": "tab:orange"}
-    for variant in sorted({r["variant"] for r in rows}):
+    for variant in sorted({r["variant"] for r in rows}, reverse=True):
         pts = sorted((r for r in rows if r["variant"] == variant), key=lambda r: (r["cells"], r["offers"]))
         x = [r["cells"] for r in pts]
         c = colours.get(variant)
-        ax.plot(x, [r["total_s"] for r in pts], "o-", color=c, label=f"{variant}: total (whole process)")
-        ax.plot(x, [max(r["highs_s"], 1e-3) for r in pts], "s--", color=c, alpha=0.7, label=f"{variant}: HiGHS")
+        ax.scatter(x, [r["total_s"] for r in pts], marker="o", color=c, label=f"{variant}: total (whole process)")
+        ax.scatter(x, [max(r["highs_s"], 1e-3) for r in pts], marker="s", facecolors="none", edgecolors=c,
+                   label=f"{variant}: HiGHS")
+        ax.plot(x, [max(r["outside_s"], 1e-3) for r in pts], "^-", color=c, alpha=0.6, markersize=4,
+                label=f"{variant}: outside HiGHS")
         for r in pts:
             if r.get("hit_time_limit"):
                 ax.annotate("limit", (r["cells"], r["highs_s"]), textcoords="offset points", xytext=(4, -10),
                             fontsize=7, color=c)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("offers x periods")
+    ax.set_xlabel("offers x periods (10/50/200 offers x 12/36/60 periods)")
     ax.set_ylabel("seconds")
-    ax.set_title("plan solve: total and HiGHS time by size")
+    ax.set_title("plan solve: total, HiGHS and outside time by size (one run)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
     write_atomic(path, buf.getvalue())
+
+
+def _number(text: str):
+    """A CSV cell back to a number where it is one (True/False stay text)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"True": True, "False": False}.get(text, text) if text != "" else None
 
 
 def compare(rows: list[dict], old_csv: Path) -> str:
@@ -504,12 +523,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--handover", choices=("appsi", "compiled"), default="appsi",
                         help="appsi: the product as it is; compiled: run_highs replaced by "
                              "benchmarks/handover.py's direct route (a projection, not the product)")
+    parser.add_argument("--from-csv", type=Path, help="redraw the plot from an earlier CSV, no solving")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
         data = child(args.child, args.gap, args.time_limit, args.sweep_max, args.handover)
         sys.stdout.write(MARK + json.dumps(data) + "\n")
+        return 0
+    if args.from_csv:
+        with open(args.from_csv, newline="", encoding="utf-8") as fh:
+            rows = [{k: _number(v) for k, v in r.items()} for r in csv.DictReader(fh)]
+        plot(rows, args.from_csv.with_name(args.from_csv.stem + "-scaling.png"))
         return 0
     if args.quick:
         args.offers, args.periods = [min(args.offers)], [min(args.periods)]

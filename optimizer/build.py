@@ -353,7 +353,10 @@ def respect_policies(m, p: Prepared) -> None:
             if getattr(pol, f"{bound}_share") is not None:
                 rows += [(i, bound, t) for t in range(1, p.T + 1)]
     m.POLICY_ROWS = pyo.Set(initialize=rows, dimen=3, ordered=True)
-    counted = [[o.id for o in p.offers if o.id in set(pol.offers) and pol.metric in o.perf] for pol in p.policies]
+    counted = []  # per policy: the offers it selects that provide its metric, in offer order
+    for pol in p.policies:
+        selected = set(pol.offers)
+        counted.append([o.id for o in p.offers if o.id in selected and pol.metric in o.perf])
 
     def rule(_, i, bound, t):
         pol = p.policies[i]
