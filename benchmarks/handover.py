@@ -2,20 +2,17 @@
 
     python benchmarks/handover.py INSTANCE.yaml [...]
 
-The product hands its model to HiGHS through appsi's persistent `set_instance`
-(optimizer/solve.py). This script times the alternatives on the same built model and checks
+`plan solve` hands its model to HiGHS as arrays (optimizer/handover.py, the `compiled` route
+below, adopted after this study); sweeps keep appsi's persistent `set_instance`/`update`. This script times the alternatives on the same built model and checks
 that each one gives HiGHS the same problem (same columns in the same order, same rows, same
 coefficients), so a change of route cannot change a plan:
 
-  appsi        appsi Highs(only_child_vars=True).set_instance (what solve.py does today)
+  appsi        appsi Highs(only_child_vars=True).set_instance (what solve.py did before)
   appsi-nogc   the same with Python's cyclic garbage collector paused (build.gc_paused)
   lp-file      Pyomo's LP writer to a temporary file, then Highs.readModel
   compiled     `compile_to_highs` below: Pyomo's LinearRepnVisitor (the LP writer's compiler,
                no file) -> row-wise arrays -> Highs.addVars/addRows, declaration order kept
   compiled-nogc  the same with the collector paused
-
-`run_highs_compiled` is `optimizer.solve.run_highs` with the compiled route, so that
-`benchmarks/run.py --handover compiled` measures the whole pipeline with it (same Outcome).
 
 and the re-solve step of a sweep point (new prices on a kept model): appsi's `update` after
 `update_parameters`, against compiling again. CPU seconds (time.process_time), best of
@@ -36,128 +33,7 @@ if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
 
 
-def compile_to_highs(model, highs=None):
-    """The active linear model -> a highspy.Highs holding it; returns (highs, variables).
-
-    Columns in declaration order (as appsi's only_child_vars=True), rows in declaration order
-    (as appsi), the active objective's constant as HiGHS's offset. Mutable Params are read at
-    their current values: after `update_parameters`, compile again (or change the affected
-    coefficients, which is what appsi's update does).
-    """
-    import highspy
-    import numpy as np
-    import pyomo.environ as pyo
-    from pyomo.repn.linear import LinearRepnVisitor
-    from pyomo.repn.util import OrderedVarRecorder
-
-    inf = highspy.kHighsInf
-    variables = list({id(v): v for v in model.component_data_objects(pyo.Var, descend_into=True)}.values())
-    var_map = {id(v): v for v in variables}
-    order = {vid: i for i, vid in enumerate(var_map)}
-    visitor = LinearRepnVisitor({}, var_recorder=OrderedVarRecorder(var_map, order, None))
-
-    lower, upper, integer = [], [], []
-    for v in variables:
-        lb, ub = v.bounds
-        if v.fixed:
-            lb = ub = v.value
-        lower.append(-inf if lb is None else lb)
-        upper.append(inf if ub is None else ub)
-        integer.append(1 if v.is_integer() else 0)
-
-    row_lower, row_upper, starts, index, value = [], [], [], [], []
-    for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
-        lb, body, ub = con.to_bounded_expression(True)
-        repn = visitor.walk_expression(body)
-        if repn.nonlinear is not None:
-            raise ValueError(f"{con.name} is not linear")
-        mult = repn.multiplier
-        constant = mult * repn.constant
-        starts.append(len(index))
-        for vid, coef in repn.linear.items():
-            if coef:
-                index.append(order[vid])
-                value.append(mult * coef)
-        row_lower.append(-inf if lb is None else lb - constant)
-        row_upper.append(inf if ub is None else ub - constant)
-
-    objectives = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
-    cost = np.zeros(len(variables))
-    offset, sense = 0.0, highspy.ObjSense.kMinimize
-    if objectives:
-        (obj,) = objectives
-        repn = visitor.walk_expression(obj.expr)
-        for vid, coef in repn.linear.items():
-            cost[order[vid]] += repn.multiplier * coef
-        offset = repn.multiplier * repn.constant
-        if obj.sense == pyo.maximize:
-            sense = highspy.ObjSense.kMaximize
-
-    h = highs or highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    n = len(variables)
-    h.addVars(n, np.array(lower, dtype=np.double), np.array(upper, dtype=np.double))
-    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
-                            np.array([highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                                      for i in integer]))
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-    h.changeObjectiveOffset(offset)
-    h.changeObjectiveSense(sense)
-    h.addRows(len(row_lower), np.array(row_lower, dtype=np.double), np.array(row_upper, dtype=np.double),
-              len(index), np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
-              np.array(value, dtype=np.double))
-    return h, variables
-
-
-def run_highs_compiled(model, options, time_limit, solver=None, full_update=True, warm_start=False):
-    """A stand-in for optimizer.solve.run_highs that hands over with `compile_to_highs`.
-
-    Same signature and the same Outcome, for `benchmarks/run.py --handover compiled` only: it
-    measures what the product would gain, it is not called by the product. The model is compiled
-    again at every run (a sweep's update_parameters has moved the Params by then); `warm_start`
-    passes the variables' current values as HiGHS's starting solution, as appsi does.
-    """
-    import highspy
-    import numpy as np
-
-    from optimizer.solve import Outcome, _empty_model_outcome, quiet_stdout
-
-    with quiet_stdout():
-        h = highspy.Highs()  # prints its banner here: kept off stdout
-        h.setOptionValue("output_flag", False)
-        h, variables = compile_to_highs(model, h)
-        h.setOptionValue("threads", options.threads)
-        h.setOptionValue("random_seed", options.seed)
-        h.setOptionValue("mip_rel_gap", options.gap)
-        h.setOptionValue("mip_abs_gap", 1e-9 if options.gap == 0 else 1e-6)
-        if time_limit is not None:
-            h.setOptionValue("time_limit", max(time_limit, 0.01))
-        if warm_start and all(v.value is not None for v in variables):
-            start = highspy.HighsSolution()
-            start.col_value = [float(v.value) for v in variables]
-            h.setSolution(start)
-        h.run()
-    run_time = h.getRunTime()
-    status = h.getModelStatus()
-    info = h.getInfo()
-    S = highspy.HighsModelStatus
-    found = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    if status == S.kModelEmpty:
-        return _empty_model_outcome(model, run_time)
-    name = {S.kOptimal: "optimal", S.kInfeasible: "infeasible", S.kUnbounded: "unbounded",
-            S.kUnboundedOrInfeasible: "infeasible_or_unbounded"}.get(status)
-    if name is None:
-        name = "feasible" if found else ("time_limit" if status in (S.kTimeLimit, S.kIterationLimit) else "error")
-    outcome = Outcome(status=name, has_plan=name in ("optimal", "feasible"), time_s=run_time)
-    if outcome.has_plan:
-        values = np.asarray(h.getSolution().col_value)
-        for v, x in zip(variables, values):
-            v.set_value(float(x), skip_validation=True)
-        outcome.objective_scaled = info.objective_function_value
-        outcome.units = {idx: round(v.value or 0) for idx, v in model.units.items()}
-        gap = float(info.mip_gap) if info.mip_gap < 1e30 else None
-        outcome.mip_gap = max(0.0, gap or 0.0) if name == "optimal" else gap
-    return outcome
+from optimizer.handover import compile_to_highs  # noqa: E402 - after the path set-up above
 
 
 def lp_arrays(h) -> dict:

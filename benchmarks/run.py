@@ -14,7 +14,7 @@ are those of one `plan solve`. Phases, from in-process timers around the product
   validate  read the YAML and validate it (models.loading.load_instance)
   prepare   optimizer.prepare.prepare
   build     optimizer.build.build_model (Pyomo components)
-  handover  appsi's set_instance / update: Pyomo model -> HiGHS arrays
+  handover  Pyomo model -> HiGHS arrays (optimizer.handover; appsi set_instance/update for sweeps)
   highs     HiGHS's own run time (Highs.getRunTime, as optimizer/solve.py reports it)
   readback  the rest of run_highs: options, reading the solution back into Pyomo
   extract   optimizer.extract.extract (the Result object)
@@ -102,18 +102,17 @@ class Timers:
         self.highs = self.run_highs = 0.0
 
 
-def instrument(timers: Timers, handover: str = "appsi") -> None:
+def instrument(timers: Timers) -> None:
     from pyomo.contrib.appsi.solvers.highs import Highs
 
     import optimizer.build
     import optimizer.extract
     import optimizer.solve
 
-    if handover == "compiled":  # a measured projection: see benchmarks/handover.py
-        import handover as compiled_route
+    import optimizer.handover
 
-        optimizer.solve.run_highs = compiled_route.run_highs_compiled
-        timers.wrap(compiled_route, "compile_to_highs", "handover")
+    # `plan solve` hands its model over as arrays (optimizer.handover); sweeps keep appsi
+    timers.wrap(optimizer.handover, "compile_to_highs", "handover")
     timers.wrap(optimizer.solve, "prepare", "prepare")  # solve.py imported it by name
     timers.wrap(optimizer.build, "build_model", "build")  # imported inside functions: patched here
     timers.wrap(optimizer.extract, "extract", "extract")
@@ -150,7 +149,7 @@ def model_size(model) -> dict:
     return {"columns": cols, "rows": rows, "binaries": binaries}
 
 
-def child(path: str, gap: float, time_limit: float, sweep_max: float, handover: str = "appsi") -> dict:
+def child(path: str, gap: float, time_limit: float, sweep_max: float) -> dict:
     started_imports = time.perf_counter()
     import highspy  # noqa: F401
     import pyomo.environ  # noqa: F401
@@ -164,7 +163,7 @@ def child(path: str, gap: float, time_limit: float, sweep_max: float, handover: 
     import_s = time.perf_counter() - started_imports
     base_mb = rss_mb()
     timers = Timers()
-    instrument(timers, handover)
+    instrument(timers)
     sizes: dict = {}
     nonzeros = [0]
     original_set_instance = Highs.set_instance
@@ -179,21 +178,21 @@ def child(path: str, gap: float, time_limit: float, sweep_max: float, handover: 
         return out
 
     Highs.set_instance = set_instance
-    if handover == "compiled":
-        import handover as route
+    # the route `plan solve` takes (optimizer.handover); appsi's above serves sweeps
+    import optimizer.handover as route
 
-        timed_compile = route.compile_to_highs
+    timed_compile = route.compile_to_highs
 
-        def compile_to_highs(model, highs=None):
-            h, variables = timed_compile(model, highs)
-            if not nonzeros[0]:
-                started = time.perf_counter()
-                nonzeros[0] = h.getNumNz()
-                sizes.update(model_size(model), model_mb=rss_mb())
-                timers.run_highs -= time.perf_counter() - started
-            return h, variables
+    def compile_to_highs(model, highs=None):
+        h, variables = timed_compile(model, highs)
+        if not nonzeros[0]:
+            started = time.perf_counter()
+            nonzeros[0] = h.getNumNz()
+            sizes.update(model_size(model), model_mb=rss_mb())
+            timers.run_highs -= time.perf_counter() - started
+        return h, variables
 
-        route.compile_to_highs = compile_to_highs
+    route.compile_to_highs = compile_to_highs
 
     a = time.perf_counter()
     instance = models.loading.load_instance(path)
@@ -260,8 +259,7 @@ def sweep_point(path: str, instance, options, timers: Timers) -> dict:
 
 def run_child(path: Path, args) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), "--gap", str(args.gap),
-           "--time-limit", str(args.time_limit), "--sweep-max", str(args.sweep_max if args.sweep else -1),
-           "--handover", args.handover]
+           "--time-limit", str(args.time_limit), "--sweep-max", str(args.sweep_max if args.sweep else -1)]
     started, started_wall = time.perf_counter(), time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=args.time_limit * 4 + 300,
                           check=False)
@@ -356,7 +354,7 @@ def table(rows: list[dict]) -> str:
 def summary(rows: list[dict], startup: dict | None, args) -> str:
     """The targets of issue 7, as ratios from this run."""
     lines = [(f"benchmark run: gap {args.gap}, time limit {args.time_limit} s per solve, "
-              f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}, hand-over {args.handover}")]
+              f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}")]
 
     def pick(size, variant):
         return next((r for r in rows if (r["offers"], r["periods"]) == size and r["variant"] == variant), None)
@@ -520,15 +518,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="benchmark", help="base name of the CSV (default benchmark)")
     parser.add_argument("--instances", type=Path, help="keep the generated instances in this folder")
     parser.add_argument("--compare", type=Path, help="an earlier CSV: print new/old ratios")
-    parser.add_argument("--handover", choices=("appsi", "compiled"), default="appsi",
-                        help="appsi: the product as it is; compiled: run_highs replaced by "
-                             "benchmarks/handover.py's direct route (a projection, not the product)")
     parser.add_argument("--from-csv", type=Path, help="redraw the plot from an earlier CSV, no solving")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        data = child(args.child, args.gap, args.time_limit, args.sweep_max, args.handover)
+        data = child(args.child, args.gap, args.time_limit, args.sweep_max)
         sys.stdout.write(MARK + json.dumps(data) + "\n")
         return 0
     if args.from_csv:
