@@ -23,8 +23,13 @@ MAX_NODES = 1_000_000  # expanded size of a document; a realistic instance has a
 MAX_BYTES = 50_000_000
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader + YAML 1.2 floats + duplicate keys refused."""
+# libyaml's parser when PyYAML has it (~8x faster on a 200-offer instance); construction stays
+# the safe Python one either way
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):
+    """SafeLoader + YAML 1.2 floats and booleans + duplicate keys refused."""
 
 
 # YAML 1.2 core schema for booleans: only true/false. YAML 1.1 also reads yes/no/on/off, which
