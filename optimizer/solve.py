@@ -22,6 +22,8 @@ ORDER_BOUND_GROWTH = 16  # a guessed order bound grows this much when it is in d
 # the largest bound on one order: with HiGHS's integrality tolerance (1e-6) a binary at 1e-6
 # could carry up to M * 1e-6 units, which must stay well below one unit
 ORDER_BOUND_CAP = 100_000
+# a sweep's kept model reaches HiGHS through appsi's persistent update (True) or as fresh arrays
+PERSISTENT_APPSI = False
 
 
 @dataclass
@@ -315,6 +317,10 @@ class Planner:
     def run(self, model, time_limit: float | None) -> Outcome:
         if not self.reuse:
             return run_highs(model, self.options, time_limit)
+        if not PERSISTENT_APPSI:
+            # the kept model's moved Params go to a fresh HiGHS as arrays: measured faster than
+            # appsi's update, which re-evaluates every mutable coefficient (docs/performance.md)
+            return run_highs(model, self.options, time_limit, warm_start=self.warm_start)
         if self.solver is None:
             self.solver = new_highs(self.options)
         try:
