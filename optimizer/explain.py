@@ -654,18 +654,8 @@ def _bisect_offer(probe: PriceProbe, p: Prepared, units: dict, offer_id: str, us
     if ok is None:
         return False
     if not ok:
-        lo, hi, alt = 0.0, 1.0, other
-        while hi - lo > rel_tol * max(hi, 1e-3):
-            mid = (lo + hi) / 2
-            ok, other = probe.holds(offer_id, mid)
-            if ok is None:
-                complete = False
-                break
-            if ok:
-                hi = mid
-            else:
-                lo, alt = mid, other
-        row.lower = price * (lo + hi) / 2
+        holding, failing, alt, complete = _narrow(probe, offer_id, 1.0, 0.0, other, rel_tol)
+        row.lower = price * (holding + failing) / 2
         row.lower_change = describe_change(p, units, alt, "no plan")
     if not used or not complete:
         return complete
@@ -680,20 +670,27 @@ def _bisect_offer(probe: PriceProbe, p: Prepared, units: dict, offer_id: str, us
         lo, f = f, 2 * f
     if f > MAX_FACTOR:
         return True
-    hi = f
-    while hi - lo > rel_tol * hi:
-        mid = (lo + hi) / 2
-        ok, other = probe.holds(offer_id, mid)
-        if ok is None:
-            complete = False
-            break
-        if ok:
-            lo = mid
-        else:
-            hi, alt = mid, other
-    row.upper = price * (lo + hi) / 2
+    holding, failing, alt, complete = _narrow(probe, offer_id, lo, f, alt, rel_tol)
+    row.upper = price * (holding + failing) / 2
     row.upper_change = describe_change(p, units, alt, "no plan")
     return complete
+
+
+def _narrow(probe, offer_id: str, holding: float, failing: float, alt, rel_tol: float):
+    """Bisect between a price factor where the plan holds and one where it changes.
+
+    Returns (holding, failing, the plan seen on the failing side, complete: not out of time).
+    """
+    while abs(failing - holding) > rel_tol * max(holding, failing, 1e-3):
+        mid = (holding + failing) / 2
+        ok, other = probe.holds(offer_id, mid)
+        if ok is None:
+            return holding, failing, alt, False
+        if ok:
+            holding = mid
+        else:
+            failing, alt = mid, other
+    return holding, failing, alt, True
 
 
 def _break_even_text(row: BreakEven, cur: str) -> str:

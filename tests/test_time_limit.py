@@ -25,12 +25,16 @@ def medium_instance():
     return module.generate(50, 36, "full")
 
 
-def test_time_limit_returns_the_incumbent_or_says_time_limit(tmp_path):
+def solve_medium(tmp_path, time_limit: str):
     data = medium_instance()
     path = tmp_path / "medium.json"
     path.write_text(json.dumps(data))
-    run = CliRunner().invoke(app, ["solve", str(path), "--json", "--time-limit", "1.5"])
-    result = json.loads(run.stdout)
+    run = CliRunner().invoke(app, ["solve", str(path), "--json", "--time-limit", time_limit])
+    return data, run, json.loads(run.stdout)
+
+
+def test_time_limit_returns_the_incumbent_or_says_time_limit(tmp_path):
+    data, run, result = solve_medium(tmp_path, "1.5")
     assert result["status"] in ("feasible", "time_limit", "optimal"), result["status"]
     if result["status"] == "feasible":
         assert run.exit_code == 0
@@ -45,10 +49,6 @@ def test_time_limit_returns_the_incumbent_or_says_time_limit(tmp_path):
 
 
 def test_tiny_time_limit_without_a_plan_exits_3(tmp_path):
-    data = medium_instance()
-    path = tmp_path / "medium.json"
-    path.write_text(json.dumps(data))
-    run = CliRunner().invoke(app, ["solve", str(path), "--json", "--time-limit", "0"])
-    result = json.loads(run.stdout)
+    _data, run, result = solve_medium(tmp_path, "0")
     # 0 s leaves HiGHS 10 ms after the model is built: not enough for a plan of this size
     assert result["status"] == "time_limit" and run.exit_code == 3
