@@ -49,20 +49,26 @@ class Outcome:
 
 @contextlib.contextmanager
 def quiet_stdout():
-    """Send C-level stdout to stderr while HiGHS runs, so `--json` output stays pure JSON."""
+    """Silence C-level stdout while HiGHS runs, so `--json` output stays pure JSON.
+
+    HiGHS prints its banner when a solver object is created, before `output_flag` can be set
+    (every later message is off by that flag): it goes to /dev/null.
+    """
     try:
         sys.stdout.flush()
         saved = os.dup(1)
     except (OSError, ValueError):  # no real stdout (e.g. under a test runner)
         yield
         return
+    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(2, 1)
+        os.dup2(devnull, 1)
         yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(devnull)
 
 
 def highs_version() -> str:
