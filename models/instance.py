@@ -255,8 +255,6 @@ class Requirement(Strict):
             errors.append(((), "needs exactly one of `schedule` and `work_flop`"))
         if self.work_flop is not None and self.metric not in FLOP_METRICS:
             errors.append((("work_flop",), f"only with a *_tflops metric, not {self.metric}"))
-        if self.schedule is None and (self.from_ is not None or self.until is not None) and self.work_flop is None:
-            pass
         if self.work_flop is None and ("from_" in self.model_fields_set or "until" in self.model_fields_set
                                        or "utilization" in self.model_fields_set):
             errors.append(((), "`from`, `until` and `utilization` go with `work_flop`"))

@@ -169,7 +169,7 @@ def parse_scalar(text: str) -> Any:
         return text
 
 
-def _step(container: Any, part: str, path: str, create: bool) -> tuple[Any, Any]:
+def _step(container: Any, part: str, path: str) -> tuple[Any, Any]:
     """The key under which `part` addresses an item of `container`."""
     if isinstance(container, list):
         for i, item in enumerate(container):
@@ -196,7 +196,7 @@ def set_path(data: dict, path: str, value: Any) -> None:
     node: Any = data
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
-        container, key = _step(node, part, path, create=True)
+        container, key = _step(node, part, path)
         if last:
             container[key] = value
             return

@@ -50,11 +50,6 @@ class PreparedOffer:
         """Minimum orders, fixed costs and price breaks use binaries, which need a bound M."""
         return bool(self.price_breaks) or self.min_order > 1 or self.fixed_cost > 0
 
-    def active_periods(self, start: int) -> range:
-        """Periods in which an order placed in `start` counts as capacity (up to T and beyond)."""
-        first = start + self.lead_time
-        return range(first, first + self.term) if self.kind == "lease" else range(first, 10**9)
-
     def price_for(self, units: int) -> float:
         """All-units price per unit for one order/start of `units` (MODEL.md section 5)."""
         price = self.unit_price

@@ -40,7 +40,6 @@ class Outcome:
 
     status: str  # optimal | feasible | infeasible | unbounded | time_limit | infeasible_or_unbounded
     has_plan: bool
-    values: dict = field(default_factory=dict)  # (component name, index) -> value
     units: dict = field(default_factory=dict)  # (offer, period) -> integer units
     mip_gap: float | None = None
     time_s: float = 0.0
