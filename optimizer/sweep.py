@@ -49,7 +49,7 @@ def get_path(data: Any, path: str) -> Any:
     """The value at a `--set` path (same addressing: list items by id or name, else index)."""
     node = data
     for part in path.split("."):
-        container, key = _step(node, part, path, create=False)
+        container, key = _step(node, part, path)
         if isinstance(container, dict) and key not in container:
             raise InputError([f"--param {path}: the instance has no value at {part!r}"])
         node = container[key]
