@@ -298,6 +298,10 @@ def prepare(instance: Instance) -> Prepared:
 
 def _no_window_reason(instance: Instance, offer: Offer) -> str:
     T = instance.T
+    until = offer.available_until if offer.available_until is not None else T
+    if until < offer.available_from:
+        return (f"cannot be ordered: available_until {until} is before available_from "
+                f"{offer.available_from}")
     latest = T - offer.lead_time
     return (
         f"cannot arrive within the horizon: lead time {offer.lead_time}, first order in period "

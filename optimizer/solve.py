@@ -461,6 +461,8 @@ def unmeetable(p: Prepared) -> list[str]:
             first = min(t for t, v in req.required.items() if v > 0)
             out.append(f"{req.name}: no eligible offer provides {req.metric} (required from period {first})")
     for req in p.work_requirements:
-        if req.work_flop > 0 and not any(req.metric in o.perf for o in p.offers):
+        if req.work_flop > 0 and req.first > req.last:
+            out.append(f"{req.name}: the work has no periods (from {req.first} is after until {req.last})")
+        elif req.work_flop > 0 and not any(req.metric in o.perf for o in p.offers):
             out.append(f"{req.name}: no eligible offer provides {req.metric} for the work")
     return out

@@ -185,3 +185,38 @@ def test_same_instance_same_plan():
     first = solve_file(FEATURES / "policy-share.yaml")
     second = solve_file(FEATURES / "policy-share.yaml")
     assert first.orders == second.orders and first.leases == second.leases
+
+
+def test_fields_of_the_other_kind_are_ignored_and_empty_windows_excluded(tmp_path):
+    # MODEL.md marks them buy-only / lease-only but lists no rule refusing them: a lease's
+    # power_kw and residual_value, a buy's term, a schedule's `from` change nothing here.
+    # One unit in periods 1-3: L leases at 2 per period = 6; B buys at 9; A's window is empty
+    # (available_until 2 < available_from 3), so A is excluded though it is cheapest.
+    path = tmp_path / "kinds.yaml"
+    path.write_text(
+        "horizon: {periods: 3}\n"
+        "chips: [{id: X, bf16_tflops: 100}]\n"
+        "offers:\n"
+        "  - {id: A, chip: X, kind: buy, unit_price: 1, available_from: 3, available_until: 2}\n"
+        "  - {id: L, chip: X, kind: lease, unit_price: 2, power_kw: 3, residual_value: 0.5}\n"
+        "  - {id: B, chip: X, kind: buy, unit_price: 9, term: 4}\n"
+        "requirements: [{metric: bf16_tflops, schedule: 100, from: 2}]\n"
+        "site: {energy_price: 1}\n"
+    )
+    r = solve_file(path)
+    assert r.status == "optimal" and r.objective == pytest.approx(6, rel=1e-9)
+    assert r.cost.power == 0 and r.cost.residual_credit == 0
+    assert [e.offer for e in r.excluded] == ["A"] and "available_until 2" in r.excluded[0].reason
+
+
+def test_min_share_above_max_share_leaves_no_plan_with_capacity(tmp_path):
+    # sel >= 0.6 cap and sel <= 0.4 cap hold together only at cap = 0; 100 TFLOPS are required
+    path = tmp_path / "shares.yaml"
+    path.write_text(
+        "horizon: {periods: 1}\n"
+        "chips: [{id: X, bf16_tflops: 100}, {id: Y, bf16_tflops: 100}]\n"
+        "offers: [{id: A, chip: X, kind: buy, unit_price: 2}, {id: B, chip: Y, kind: buy, unit_price: 3}]\n"
+        "requirements: [{metric: bf16_tflops, schedule: 100}]\n"
+        "policies: [{name: p, metric: bf16_tflops, select: {offer: A}, min_share: 0.6, max_share: 0.4}]\n"
+    )
+    assert solve_file(path).status == "infeasible"
