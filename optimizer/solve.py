@@ -363,10 +363,10 @@ def _solve_prepared(p: Prepared, options: SolveOptions, started: float, planner:
 
     Offers with minimum orders, fixed costs or price breaks need an upper bound M on one order
     (prepare.order_bounds). Where the data gives none, M is a guess; the answer is in doubt when
-    a plan reaches M, or when the model is infeasible (a larger M might make it feasible). Then
-    every guessed M grows 16-fold and the model is solved again, until the value stops changing
-    (the earlier plan is kept) or M reaches ORDER_BOUND_CAP. A max_capacity plan whose capacity
-    still grows at the cap is reported unbounded.
+    a plan reaches M (then the Ms it reaches grow), or when the model is infeasible (then every
+    guessed M grows): 16-fold, and the model is solved again, until the value stops changing (the
+    earlier plan is kept) or the Ms in doubt reach ORDER_BOUND_CAP. A max_capacity plan whose
+    capacity still grew on the way to the cap is reported unbounded.
     """
     from optimizer.build import offers_at_bound
 
@@ -375,14 +375,21 @@ def _solve_prepared(p: Prepared, options: SolveOptions, started: float, planner:
     total_time = outcome.time_s
     guessed = [o for o in p.offers if not o.bound_from_data and o.needs_order_bound]
     growing = False
-    while guessed and (outcome.status == "infeasible" or (outcome.has_plan and offers_at_bound(model, p, outcome.units))):
-        if all(o.order_bound >= ORDER_BOUND_CAP for o in guessed):
-            if growing and p.sense == "max_capacity":
-                names = ", ".join(o.id for o in offers_at_bound(model, p, outcome.units))
+    while guessed:
+        if outcome.status == "infeasible":
+            doubt = [o for o in guessed if o.order_bound < ORDER_BOUND_CAP]
+        elif outcome.has_plan:
+            hit = offers_at_bound(model, p, outcome.units)
+            doubt = [o for o in hit if o.order_bound < ORDER_BOUND_CAP]
+            if hit and not doubt and growing and p.sense == "max_capacity":
                 outcome = Outcome(status="unbounded", has_plan=False)
-                message = f"capacity grows without limit: {names} can be ordered without a cap"
+                message = f"capacity grows without limit: {', '.join(o.id for o in hit)} can be ordered without a cap"
+                break
+        else:
             break
-        for o in guessed:
+        if not doubt:
+            break
+        for o in doubt:  # only the bounds in doubt grow, so a repeat value speaks for them
             o.order_bound = min(o.order_bound * ORDER_BOUND_GROWTH, ORDER_BOUND_CAP)
         new, new_model, new_message, new_reached = _solve_once(p, options, started, planner)
         total_time += new.time_s

@@ -220,3 +220,20 @@ def test_min_share_above_max_share_leaves_no_plan_with_capacity(tmp_path):
         "policies: [{name: p, metric: bf16_tflops, select: {offer: A}, min_share: 0.6, max_share: 0.4}]\n"
     )
     assert solve_file(path).status == "infeasible"
+
+
+def test_max_capacity_unbounded_when_another_guessed_bound_lags(tmp_path):
+    # P (fp32, price breaks) has no cap and nothing bounds its orders: capacity is unbounded.
+    # F's fixed cost gives it a guessed order bound too, smaller than P's: when P's reached the
+    # largest bound, F's had not, and growing F's alone changed nothing. Found by random tests
+    # against the second formulation; the answer must be `unbounded`, not a plan at the cap.
+    path = tmp_path / "lag.yaml"
+    path.write_text(
+        "horizon: {periods: 2}\n"
+        "chips: [{id: c, fp32_tflops: 60}, {id: d, bf16_tflops: 1}]\n"
+        "offers:\n"
+        "  - {id: P, chip: c, kind: buy, unit_price: 1, price_breaks: [{min_units: 12, unit_price: 39}]}\n"
+        "  - {id: F, chip: d, kind: buy, unit_price: 1, fixed_cost: 5}\n"
+        "objective: {sense: max_capacity, metric: fp32_tflops}\n"
+    )
+    assert solve_file(path).status == "unbounded"
