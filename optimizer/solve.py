@@ -115,13 +115,13 @@ def run_highs(model, options: SolveOptions, time_limit: float | None, solver=Non
 
     opt = solver
     # a persistent object keeps the last run's option values: always set the time limit
-    opt.config.time_limit = max(time_limit, 0.01) if time_limit is not None else (None if solver is None else 1e30)
+    opt.config.time_limit = max(time_limit, 0.01) if time_limit is not None else 1e30
     opt.config.warmstart = warm_start
     for flag in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
                  "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
                  "update_vars", "update_named_expressions", "update_objective"):
         setattr(opt.update_config, flag, full_update)
-    reused = solver is not None and opt._model is model and opt._solver_model is not None
+    reused = opt._model is model and opt._solver_model is not None
     with quiet_stdout():
         # HiGHS's run-time counter accumulates over runs of one object: take the difference
         before = opt._solver_model.getRunTime() if reused else 0.0
