@@ -64,8 +64,8 @@ def load_or_exit(path: Path, overrides: list[str] | None):
 
 
 def write_atomic(path: Path, data) -> None:
-    """Write text or bytes atomically (optimizer.files.write_atomic): never a half-written file."""
-    from optimizer.files import write_atomic as write
+    """Write text or bytes atomically (optimizer.output.files.write_atomic): never a half-written file."""
+    from optimizer.output.files import write_atomic as write
 
     write(path, data)
 
@@ -85,13 +85,13 @@ def solve(
 ) -> None:
     """Find the cheapest buy-and-lease plan (or the largest capacity) for an instance."""
     inst = load_or_exit(instance, set_)
-    from optimizer.solve import SolveOptions, solve_instance
+    from optimizer.planning.solve import SolveOptions, solve_instance
 
     if output is not None and not (output.parent.exists() if str(output.parent) else True):
         fail_input([f"-o {output}: folder {output.parent} does not exist"])
     result = solve_instance(inst, SolveOptions(gap=gap, time_limit=time_limit, threads=threads))
     if result.status == "infeasible":  # say why and what it would take, within what is left of --time-limit
-        from optimizer.diagnose import diagnose
+        from optimizer.analysis.diagnose import diagnose
 
         left = None if time_limit is None else max(0.0, time_limit - (result.solver.wall_time_s or 0.0))
         result.diagnosis = diagnose(inst, SolveOptions(gap=gap, threads=threads), left)
@@ -101,11 +101,11 @@ def solve(
     if json_out:
         sys.stdout.write(text + "\n")
     else:
-        from optimizer.report import print_report
+        from optimizer.output.report import print_report
 
         print_report(result, _console())
         if result.diagnosis:
-            from optimizer.diagnose import print_diagnosis
+            from optimizer.analysis.diagnose import print_diagnosis
 
             print_diagnosis(result.diagnosis, _console())
         if output is not None:
@@ -354,7 +354,7 @@ def quote_command(
 ) -> None:
     """Turn a plan into quote lines (vendor, chip, quantity, unit and extended price, months, term) with totals."""
     from models.errors import InputError
-    from optimizer.quote import build_quote, load_result, render
+    from optimizer.output.quote import build_quote, load_result, render
 
     suffix = output.suffix.lstrip(".").lower() if output is not None else ""
     fmt = (fmt or (suffix if suffix in ("csv", "xlsx", "json") else "csv")).lower()
@@ -420,7 +420,7 @@ def serve_command(
     try:
         import uvicorn
 
-        from optimizer.service import TOKEN_ENV, Settings, create_app
+        from optimizer.service.app import TOKEN_ENV, Settings, create_app
     except ImportError as exc:
         fail_input([f"plan serve needs fastapi and uvicorn ({exc.name} is missing): pip install fastapi uvicorn"])
     try:
@@ -467,8 +467,8 @@ def explain_command(
     bounds the whole command; break-even prices not reached in time are marked as such.
     """
     inst = load_or_exit(instance, set_)
-    from optimizer.explain import explain, print_explanation
-    from optimizer.solve import SolveOptions
+    from optimizer.analysis.explain import explain, print_explanation
+    from optimizer.planning.solve import SolveOptions
 
     ex = explain(inst, SolveOptions(gap=gap, time_limit=time_limit, threads=threads),
                  break_even=not no_break_even, rel_tol=tol)
@@ -536,7 +536,7 @@ def _pair_axes(raw: list[str], params: list[str], specs: dict[str, list[str]]) -
 
 
 def _open_store(store: Optional[Path], out: Optional[Path]):
-    from optimizer.store import Store, StoreError
+    from optimizer.analysis.sweep_store import Store, StoreError
 
     path = store if store is not None else (out.with_suffix(".sqlite") if out is not None else None)
     if path is None:
@@ -661,7 +661,7 @@ class _SweepDisplay:
 def _run_points(console, paths, label, base, set_, points, options, workers, scheduler, store, warm_start):
     """run_sweep with the display, and the exits of an interrupt or a broken worker pool."""
     from models.errors import InputError
-    from optimizer.sweep import WorkerFailure, run_sweep
+    from optimizer.analysis.sweep import WorkerFailure, run_sweep
 
     where = f" in {store.path}" if store is not None else ""
     try:
@@ -718,8 +718,8 @@ def sweep_command(
     """
     from models.errors import InputError
     from models.loading import apply_overrides, read_data, resolve_includes
-    from optimizer.solve import SolveOptions
-    from optimizer.sweep import flat_rows, grid, make_axis, resolve_points, sample
+    from optimizer.planning.solve import SolveOptions
+    from optimizer.analysis.sweep import flat_rows, grid, make_axis, resolve_points, sample
 
     inst = load_or_exit(instance, set_)  # the base must be valid before any point is
     axes_spec = _pair_axes(ctx.meta.get("raw_args", []), param or [],
@@ -750,7 +750,7 @@ def sweep_command(
     if out is not None:
         _write_table(out, flat_rows(rows, paths))
     if plot is not None:
-        from optimizer.plots import plot_sweep
+        from optimizer.output.plots import plot_sweep
 
         plot_sweep(rows, paths, plot, f"{inst.name}: {len(rows)} points", currency=inst.currency,
                    sampled=bool(samples))
@@ -804,9 +804,9 @@ def tornado_command(
     """
     from models.errors import InputError
     from models.loading import read_data, resolve_includes
-    from optimizer.prepare import prepare
-    from optimizer.solve import SolveOptions
-    from optimizer.sweep import instance_prices, parse_swing, resolve_points, tornado_bars, tornado_points
+    from optimizer.planning.prepare import prepare
+    from optimizer.planning.solve import SolveOptions
+    from optimizer.analysis.sweep import instance_prices, parse_swing, resolve_points, tornado_bars, tornado_points
 
     inst = load_or_exit(instance, set_)
     _check_outputs(out, plot)
@@ -832,7 +832,7 @@ def tornado_command(
     if out is not None:
         _write_table(out, bars)
     if plot is not None:
-        from optimizer.plots import plot_tornado
+        from optimizer.output.plots import plot_tornado
 
         unit = inst.currency if inst.objective.sense == "min_cost" else inst.objective.metric
         plot_tornado(bars, base_obj, plot, f"{inst.name}: each price -{share:.0%} / +{share:.0%}",

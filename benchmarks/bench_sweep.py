@@ -55,8 +55,8 @@ def median(xs):
 
 def bench_case(label, path, param, gap, points, workers):
     from models.loading import apply_overrides, read_data, resolve_includes, validate
-    from optimizer.solve import Planner, SolveOptions, solve_instance
-    from optimizer.sweep import grid, make_axis, resolve_points
+    from optimizer.planning.solve import Planner, SolveOptions, solve_instance
+    from optimizer.analysis.sweep import grid, make_axis, resolve_points
 
     base = resolve_includes(read_data(path), path)
     options = SolveOptions(gap=gap)

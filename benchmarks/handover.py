@@ -2,7 +2,7 @@
 
     python benchmarks/handover.py INSTANCE.yaml [...]
 
-`plan solve` hands its model to HiGHS as arrays (optimizer/handover.py, the `compiled` route
+`plan solve` hands its model to HiGHS as arrays (optimizer/planning/highs.py, the `compiled` route
 below, adopted after this study); sweeps keep appsi's persistent `set_instance`/`update`. This script times the alternatives on the same built model and checks
 that each one gives HiGHS the same problem (same columns in the same order, same rows, same
 coefficients), so a change of route cannot change a plan:
@@ -33,7 +33,7 @@ if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
 
 
-from optimizer.handover import compile_to_highs  # noqa: E402 - after the path set-up above
+from optimizer.planning.highs import compile_to_highs  # noqa: E402 - after the path set-up above
 
 
 def lp_arrays(h) -> dict:
@@ -92,8 +92,8 @@ def measure(path: Path, repeat: int) -> str:
     from pyomo.contrib.appsi.solvers import Highs
 
     from models.loading import load_instance
-    from optimizer.build import build_model, gc_paused, update_parameters
-    from optimizer.prepare import prepare
+    from optimizer.planning.build import build_model, gc_paused, update_parameters
+    from optimizer.planning.prepare import prepare
 
     instance = load_instance(path)
     p = prepare(instance)

@@ -12,19 +12,19 @@ are those of one `plan solve`. Phases, from in-process timers around the product
   startup   interpreter start (process launch to the first line of this script, wall clock)
             plus importing models/optimizer/Pyomo/HiGHS
   validate  read the YAML and validate it (models.loading.load_instance)
-  prepare   optimizer.prepare.prepare
-  build     optimizer.build.build_model (Pyomo components)
-  handover  Pyomo model -> HiGHS arrays (optimizer.handover; appsi set_instance/update for sweeps)
-  highs     HiGHS's own run time (Highs.getRunTime, as optimizer/solve.py reports it)
+  prepare   optimizer.planning.prepare.prepare
+  build     optimizer.planning.build.build_model (Pyomo components)
+  handover  Pyomo model -> HiGHS arrays (optimizer.planning.highs; appsi set_instance/update for sweeps)
+  highs     HiGHS's own run time (Highs.getRunTime, as optimizer/planning/solve.py reports it)
   readback  the rest of run_highs: options, reading the solution back into Pyomo
-  extract   optimizer.extract.extract (the Result object)
+  extract   optimizer.planning.extract.extract (the Result object)
   other     the rest of solve_instance (bound checks, second runs) and of the child's span
   exit      the child's last line to the process's end: interpreter teardown (freeing the model)
   total     whole-process wall time, from the parent
 
 outside = total - highs. Peak memory is the child's ru_maxrss. A sweep point (`--sweep`, on by
 default for instances whose first solve stays under --sweep-max seconds) is what
-`optimizer.sweep.solve_point` does for a second price point on a warm worker: apply the
+`optimizer.analysis.sweep.solve_point` does for a second price point on a warm worker: apply the
 override, validate, update the kept model's Params, re-solve on the persistent HiGHS object
 (started from the previous plan), extract; its ratio is that wall time over HiGHS's time for it.
 
@@ -105,20 +105,20 @@ class Timers:
 def instrument(timers: Timers) -> None:
     from pyomo.contrib.appsi.solvers.highs import Highs
 
-    import optimizer.build
-    import optimizer.extract
-    import optimizer.solve
+    import optimizer.planning.build
+    import optimizer.planning.extract
+    import optimizer.planning.solve
 
-    import optimizer.handover
+    import optimizer.planning.highs
 
-    # `plan solve` hands its model over as arrays (optimizer.handover); sweeps keep appsi
-    timers.wrap(optimizer.handover, "compile_to_highs", "handover")
-    timers.wrap(optimizer.solve, "prepare", "prepare")  # solve.py imported it by name
-    timers.wrap(optimizer.build, "build_model", "build")  # imported inside functions: patched here
-    timers.wrap(optimizer.extract, "extract", "extract")
+    # `plan solve` hands its model over as arrays (optimizer.planning.highs); sweeps keep appsi
+    timers.wrap(optimizer.planning.highs, "compile_to_highs", "handover")
+    timers.wrap(optimizer.planning.solve, "prepare", "prepare")  # solve.py imported it by name
+    timers.wrap(optimizer.planning.build, "build_model", "build")  # imported inside functions: patched here
+    timers.wrap(optimizer.planning.extract, "extract", "extract")
     timers.wrap(Highs, "set_instance", "handover")
     timers.wrap(Highs, "update", "handover")
-    original = optimizer.solve.run_highs
+    original = optimizer.planning.solve.run_highs
 
     def run_highs(*args, **kwargs):
         started = time.perf_counter()
@@ -127,7 +127,7 @@ def instrument(timers: Timers) -> None:
         timers.highs += outcome.time_s
         return outcome
 
-    optimizer.solve.run_highs = run_highs
+    optimizer.planning.solve.run_highs = run_highs
 
 
 def rss_mb() -> float | None:
@@ -156,9 +156,9 @@ def child(path: str, gap: float, time_limit: float, sweep_max: float) -> dict:
     from pyomo.contrib.appsi.solvers import Highs
 
     import models.loading
-    import optimizer.build
-    import optimizer.extract
-    import optimizer.solve
+    import optimizer.planning.build
+    import optimizer.planning.extract
+    import optimizer.planning.solve
 
     import_s = time.perf_counter() - started_imports
     base_mb = rss_mb()
@@ -178,8 +178,8 @@ def child(path: str, gap: float, time_limit: float, sweep_max: float) -> dict:
         return out
 
     Highs.set_instance = set_instance
-    # the route `plan solve` takes (optimizer.handover); appsi's above serves sweeps
-    import optimizer.handover as route
+    # the route `plan solve` takes (optimizer.planning.highs); appsi's above serves sweeps
+    import optimizer.planning.highs as route
 
     timed_compile = route.compile_to_highs
 
@@ -197,9 +197,9 @@ def child(path: str, gap: float, time_limit: float, sweep_max: float) -> dict:
     a = time.perf_counter()
     instance = models.loading.load_instance(path)
     validate_s = time.perf_counter() - a
-    options = optimizer.solve.SolveOptions(gap=gap, time_limit=time_limit)
+    options = optimizer.planning.solve.SolveOptions(gap=gap, time_limit=time_limit)
     a = time.perf_counter()
-    result = optimizer.solve.solve_instance(instance, options)
+    result = optimizer.planning.solve.solve_instance(instance, options)
     solve_s = time.perf_counter() - a
     span = time.perf_counter() - T0
     spent = dict(timers.spent)  # copied now: the sweep point resets the timers
@@ -237,7 +237,7 @@ def sweep_point(path: str, instance, options, timers: Timers) -> dict:
     offer = instance.offers[0]
     where = f"offers.{offer.id}.unit_price"
     try:
-        from optimizer.sweep import options_dict, override_text, solve_point
+        from optimizer.analysis.sweep import options_dict, override_text, solve_point
     except ImportError:  # no sweep module: the same steps by hand
         return {}
     opts = options_dict(options)

@@ -115,13 +115,13 @@ class Compliance(Strict):
     regime: str = Field(
         default="none",
         description="Export-control regime: none | us-2022-10 | us-2023-10 (or any regime file"
-        " shipped in optimizer/regimes/).",
+        " shipped in models/regimes/).",
     )
 
     @field_validator("regime")
     @classmethod
     def _known_regime(cls, value: str) -> str:
-        from optimizer.compliance import known_regimes  # lazy: regimes are package data there
+        from models.regimes import known_regimes
 
         known = known_regimes()
         if value not in known:

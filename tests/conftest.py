@@ -15,7 +15,7 @@ def solve_file(path, *overrides: str, gap: float = 0.0, time_limit: float | None
     """Load, solve to proven optimality, and run `plan check`'s checker on the result."""
     from models.loading import load_instance
     from optimizer.check import assert_plan_valid
-    from optimizer.solve import SolveOptions, solve_instance
+    from optimizer.planning.solve import SolveOptions, solve_instance
 
     instance = load_instance(path, list(overrides))
     result = solve_instance(instance, SolveOptions(gap=gap, time_limit=time_limit))

@@ -1,6 +1,6 @@
 """A second formulation of MODEL.md as a MILP, written for the tests without the optimiser's code.
 
-It shares nothing with optimizer/build.py: offers, eligibility, prices and windows come from
+It shares nothing with optimizer/planning/build.py: offers, eligibility, prices and windows come from
 tests/bruteforce.py (written from MODEL.md), the rows are built here as plain coefficient lists
 and handed to HiGHS through highspy directly (no Pyomo). The formulation differs on purpose:
 capacity rows sum the orders that are in service in a period (no stock variables), and every

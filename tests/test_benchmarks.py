@@ -50,7 +50,7 @@ def test_generated_sizes_follow_the_arguments():
 
 def test_smallest_instance_is_feasible_and_its_plan_passes_the_checker():
     from optimizer.check import assert_plan_valid
-    from optimizer.solve import SolveOptions, solve_instance
+    from optimizer.planning.solve import SolveOptions, solve_instance
 
     inst = validate(generate(10, 12, "plain"), "generated")
     result = solve_instance(inst, SolveOptions(gap=1e-3, time_limit=60))
@@ -83,8 +83,8 @@ def test_compiled_handover_gives_highs_the_same_problem_as_appsi():
     from handover import compile_to_highs, lp_arrays, same_problem
     from pyomo.contrib.appsi.solvers import Highs
 
-    from optimizer.build import build_model
-    from optimizer.prepare import prepare
+    from optimizer.planning.build import build_model
+    from optimizer.planning.prepare import prepare
 
     model = build_model(prepare(validate(generate(10, 12, "full"), "generated")))
     opt = Highs(only_child_vars=True)

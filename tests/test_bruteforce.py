@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from models.loading import validate
-from optimizer.solve import SolveOptions, solve_instance
+from optimizer.planning.solve import SolveOptions, solve_instance
 from tests.bruteforce import NotEnumerable, brute_force, evaluate, plan_space
 from tests.strategies import instance_data
 

@@ -17,6 +17,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
+import models.regimes as regimes
 import optimizer.compliance as compliance
 from models.catalog import builtin_chips
 from models.errors import InputError
@@ -296,12 +297,12 @@ def test_unknown_regime_is_an_input_error_naming_the_field():
 
 def test_a_new_regime_is_a_new_file(tmp_path, monkeypatch):
     for name in ("none.yaml", "us-2023-10.yaml"):
-        shutil.copy(compliance._regime_dir() / name, tmp_path / name)
+        shutil.copy(regimes._regime_dir() / name, tmp_path / name)
     (tmp_path / "xx-2030.yaml").write_text(
         "id: xx-2030\ntitle: test\nsource: a test\nrestricted_destinations: [FR]\n"
         "rules:\n  - id: R1\n    clauses:\n      - {fp64_tflops: {ge: 10}, memory_gb: {lt: 100}}\n"
     )
-    monkeypatch.setattr(compliance, "_regime_dir", lambda: tmp_path)
+    monkeypatch.setattr(regimes, "_regime_dir", lambda: tmp_path)
     load_regime.cache_clear()
     try:
         assert "xx-2030" in known_regimes()

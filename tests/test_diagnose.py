@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from models.loading import load_instance, validate
-from optimizer.diagnose import diagnose, period_ranges, runs
+from optimizer.analysis.diagnose import diagnose, period_ranges, runs
 from tests.conftest import FEATURES
 
 

@@ -12,8 +12,8 @@ import json
 import pytest
 
 from models.loading import load_instance
-from optimizer.explain import explain
-from optimizer.solve import SolveOptions
+from optimizer.analysis.explain import explain
+from optimizer.planning.solve import SolveOptions
 from tests.conftest import FEATURES, solve_file
 
 

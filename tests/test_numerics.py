@@ -6,8 +6,8 @@ import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
 from models.loading import parse_text, validate
-from optimizer.build import build_model
-from optimizer.prepare import prepare
+from optimizer.planning.build import build_model
+from optimizer.planning.prepare import prepare
 from tests.conftest import FEATURES  # noqa: F401  (keeps the tests package importable)
 
 BIG = """

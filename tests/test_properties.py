@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 from cli import app
 from models.loading import validate
 from optimizer.check import check_plan
-from optimizer.solve import SolveOptions, solve_instance
+from optimizer.planning.solve import SolveOptions, solve_instance
 from tests.bruteforce import brute_force, evaluate
 from tests.reference_milp import reference_solve
 from tests.strategies import instance_data

@@ -191,8 +191,8 @@ def test_bad_inputs_exit_2_with_a_message(files, tmp_path):
 
 def test_quote_from_tiny_has_no_vendor_but_works():
     from models.loading import load_instance
-    from optimizer.quote import build_quote
-    from optimizer.solve import solve_instance
+    from optimizer.output.quote import build_quote
+    from optimizer.planning.solve import solve_instance
     from tests.conftest import FEATURES
 
     quote = build_quote(solve_instance(load_instance(FEATURES / "tiny.yaml")))

@@ -122,7 +122,7 @@ def test_fingerprint_ignores_only_the_version_labels():
 def test_a_solved_result_validates_against_the_committed_schema():
     jsonschema = pytest.importorskip("jsonschema")
     from models.loading import load_instance
-    from optimizer.solve import solve_instance
+    from optimizer.planning.solve import solve_instance
 
     result = solve_instance(load_instance(ROOT / "instances/features/tiny.yaml"))
     data = json.loads(result.model_dump_json())

@@ -74,7 +74,7 @@ def sweep_json(*args):
 
 
 def test_axes_from_values_range_scale():
-    from optimizer.sweep import grid, linspace, make_axis
+    from optimizer.analysis.sweep import grid, linspace, make_axis
 
     data = {"offers": [{"id": "a", "unit_price": 200}]}
     assert make_axis("offers.a.unit_price", "values", "1e6, 2, x", data).values == [1e6, 2, "x"]
@@ -96,7 +96,7 @@ def test_axes_from_values_range_scale():
 ])
 def test_bad_axis_is_an_input_error(kind, spec, fragment):
     from models.errors import InputError
-    from optimizer.sweep import make_axis
+    from optimizer.analysis.sweep import make_axis
 
     with pytest.raises(InputError) as exc:
         make_axis("offers.a.fixed_cost", kind, spec, {"offers": [{"id": "a", "unit_price": 1}]})
@@ -104,7 +104,7 @@ def test_bad_axis_is_an_input_error(kind, spec, fragment):
 
 
 def test_samples_are_seeded_and_stay_in_range():
-    from optimizer.sweep import make_axis, sample
+    from optimizer.analysis.sweep import make_axis, sample
 
     data = {"site": {"energy_price": 0.1}, "offers": [{"id": "a", "lead_time": 2}]}
     axes = [make_axis("site.energy_price", "values", "0.05,0.3", data), make_axis("offers.a.lead_time", "range", "1:4:4", data)]
@@ -161,8 +161,8 @@ def test_every_row_equals_plan_solve_with_set(two):
 def test_max_capacity_rows_equal_solve_instance():
     """max_capacity has two stages on the kept model; each point still equals solve_instance."""
     from models.loading import load_instance, read_data
-    from optimizer.solve import SolveOptions, solve_instance
-    from optimizer.sweep import grid, make_axis, resolve_points, run_sweep
+    from optimizer.planning.solve import SolveOptions, solve_instance
+    from optimizer.analysis.sweep import grid, make_axis, resolve_points, run_sweep
 
     path = INSTANCES / "features" / "max-capacity.yaml"
     base = read_data(path)
@@ -281,8 +281,8 @@ SWEEP = ["sweep", str(MEDIUM), "--param", "site.energy_price", "--range", "0.2:2
 
 def test_killed_sweep_resumes_without_solving_stored_points_again(tmp_path):
     from models.loading import read_data, resolve_includes
-    from optimizer.solve import SolveOptions
-    from optimizer.sweep import grid, make_axis, resolve_points, run_sweep
+    from optimizer.planning.solve import SolveOptions
+    from optimizer.analysis.sweep import grid, make_axis, resolve_points, run_sweep
 
     store, log = tmp_path / "s.sqlite", tmp_path / "solves.log"
     env = {**os.environ, "PLAN_SWEEP_LOG": str(log)}

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.errors import InputError
 from models.instance import Instance
 from models.result import Result
-from optimizer.prepare import month_label
+from optimizer.planning.prepare import month_label
 
 QUOTE_FORMAT = "plan-quote/1"
 
@@ -154,7 +154,7 @@ def build_quote(result: Result, instance: Instance | None = None) -> Quote:
 
 def _from_instance(result: Result, instance: Instance) -> tuple[dict[str, str | None], dict[str, float]]:
     """Vendor by offer, and fixed cost by used offer in the instance currency."""
-    from optimizer.prepare import fx_rate
+    from optimizer.planning.prepare import fx_rate
 
     errors = []
     if instance.currency != result.currency:

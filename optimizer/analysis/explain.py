@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.instance import Instance
 from models.result import Diagnosis, Result
-from optimizer.diagnose import (
+from optimizer.analysis.diagnose import (
     METRIC_LABEL,
     METRIC_UNIT,
     diagnose,
@@ -42,7 +42,7 @@ from optimizer.diagnose import (
     power_scale,
     runs,
 )
-from optimizer.prepare import Prepared, order_bounds, prepare
+from optimizer.planning.prepare import Prepared, order_bounds, prepare
 
 BINDING_TOL = 1e-6  # relative: a rule whose slack is below this share of its limit binds
 DUAL_TOL = 1e-9  # scaled: smaller duals are solver noise
@@ -140,7 +140,7 @@ def price_free_bounds(p: Prepared, units: dict) -> Prepared:
 
 def binding_rules(p: Prepared, units: dict) -> list[Binding]:
     """Rules the integer plan meets with no room to spare, in user units."""
-    from optimizer.extract import plan_accounts
+    from optimizer.planning.extract import plan_accounts
 
     acc = plan_accounts(p, units)
     cur = p.currency
@@ -237,30 +237,15 @@ def _fix_on_off(m, p: Prepared, units: dict) -> None:
 def pricing_duals(p: Prepared, units: dict, time_limit: float | None, threads: int = 1):
     """Duals of the pricing LP, per constraint data object, and the LP's own status.
 
-    HiGHS is reached through appsi directly here: duals need the solver object, while
-    `solve.run_highs` returns plain values by design.
+    The solver work is `highs.lp_duals`; the model is returned with the LP's values loaded.
     """
-    from pyomo.contrib.appsi.base import TerminationCondition as TC
-    from pyomo.contrib.appsi.solvers import Highs
-
-    from optimizer.build import build_model
-    from optimizer.solve import quiet_stdout
+    from optimizer.planning.build import build_model
+    from optimizer.planning.highs import lp_duals
 
     m = build_model(p)
     _fix_on_off(m, p, units)
-    opt = Highs(only_child_vars=True)
-    opt.config.stream_solver = False
-    opt.config.load_solution = False
-    if time_limit is not None:
-        opt.config.time_limit = max(time_limit, 0.01)
-    opt.highs_options = {"output_flag": False, "threads": threads}  # one count per process (HiGHS)
-    with quiet_stdout():
-        results = opt.solve(m)
-    if results.termination_condition != TC.optimal:
-        return m, None, str(results.termination_condition)
-    results.solution_loader.load_vars()
-    duals = opt.get_duals()
-    return m, dict(duals), "optimal"
+    duals, status = lp_duals(m, time_limit, threads)
+    return m, duals, status
 
 
 def _step(kind: str, metric: str | None, magnitude: float) -> tuple[float, str]:
@@ -287,8 +272,8 @@ def marginal_values(p: Prepared, units: dict, time_limit: float | None,
     """Duals of the pricing LP as 'one more X costs Y', grouped over periods with equal values."""
     import pyomo.environ as pyo
 
-    from optimizer.build import capacity
-    from optimizer.extract import plan_accounts
+    from optimizer.planning.build import capacity
+    from optimizer.planning.extract import plan_accounts
 
     m, duals, status = pricing_duals(p, units, time_limit, threads)
     if duals is None:
@@ -432,7 +417,7 @@ class PriceProbe:
     def __init__(self, p: Prepared, units: dict, options, deadline: float | None):
         import pyomo.environ as pyo
 
-        from optimizer.build import build_model
+        from optimizer.planning.build import build_model
 
         self.p, self.units, self.options, self.deadline = p, units, options, deadline
         self.m = build_model(p)
@@ -457,7 +442,7 @@ class PriceProbe:
 
     def _run(self, changed: bool = False):
         """Solve the kept model; `changed` when more than Params moved (an objective switched)."""
-        from optimizer.solve import new_highs, run_highs
+        from optimizer.planning.highs import new_highs, run_highs
 
         self.solves += 1
         if self.solver is None:
@@ -479,7 +464,7 @@ class PriceProbe:
         Lexicographic: a plan with more capacity wins whatever it costs, so costs are not linear
         in the price here and the search is a bisection.
         """
-        from optimizer.extract import plan_accounts
+        from optimizer.planning.extract import plan_accounts
 
         p, m = self.p, self.m
         base = plan_accounts(priced(p, offer_id, factor), self.units)
@@ -542,14 +527,14 @@ class CostLines:
         self.p, self.free = p, priced(p, offer_id, 0.0)
 
     def cost(self, units: dict) -> tuple[float, float]:
-        from optimizer.extract import plan_accounts
+        from optimizer.planning.extract import plan_accounts
 
         c0 = plan_accounts(self.free, units)["discounted"]
         return c0, plan_accounts(self.p, units)["discounted"] - c0
 
     def budget_limit(self, units: dict) -> float:
         """The largest factor at which `units` still fits every budget (inf if none binds as f grows)."""
-        from optimizer.extract import plan_accounts
+        from optimizer.planning.extract import plan_accounts
 
         a, b = plan_accounts(self.free, units), plan_accounts(self.p, units)
         rows = []
@@ -721,7 +706,7 @@ def _break_even_text(row: BreakEven, cur: str) -> str:
 
 def explain(instance: Instance, options=None, break_even: bool = True, rel_tol: float = 1e-4) -> Explanation:
     """Solve, then explain: binding rules, marginal values, break-even prices (or the diagnosis)."""
-    from optimizer.solve import SolveOptions, solve_instance
+    from optimizer.planning.solve import SolveOptions, solve_instance
 
     options = options or SolveOptions()
     started = time.perf_counter()
@@ -761,8 +746,8 @@ def print_explanation(ex: Explanation, console) -> None:
     """The terminal form of `plan explain`."""
     from rich.markup import escape
 
-    from optimizer.diagnose import print_diagnosis
-    from optimizer.report import print_report
+    from optimizer.analysis.diagnose import print_diagnosis
+    from optimizer.output.report import print_report
 
     print_report(ex.result, console)
     if ex.diagnosis is not None:

@@ -22,7 +22,7 @@ def _figure(width: float, height: float):
 
 def save_png(fig, path: str | Path) -> None:
     """Write the figure to `path` atomically: never half-written."""
-    from optimizer.files import write_atomic
+    from optimizer.output.files import write_atomic
 
     write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
 

@@ -19,7 +19,7 @@ from models.result import (
     SolverInfo,
     WorkRow,
 )
-from optimizer.prepare import Prepared
+from optimizer.planning.prepare import Prepared
 
 
 def plan_accounts(p: Prepared, units: dict[tuple[str, int], int]) -> dict:
@@ -76,7 +76,7 @@ def plan_accounts(p: Prepared, units: dict[tuple[str, int], int]) -> dict:
 
 
 def extract(p: Prepared, outcome, options, started: float, message: str | None = None) -> Result:
-    from optimizer.solve import highs_version
+    from optimizer.planning.highs import highs_version
 
     units = outcome.units
     acc = plan_accounts(p, units)
@@ -168,7 +168,7 @@ def solver_info(time_s, mip_gap, options, started, version) -> SolverInfo:
 
 def no_plan(p: Prepared, status: str, message: str | None, options, time_s: float, started: float) -> Result:
     """A result without a plan: nothing of a previous plan is carried over (PyPSA#397)."""
-    from optimizer.solve import highs_version
+    from optimizer.planning.highs import highs_version
 
     if status not in ("infeasible", "unbounded", "time_limit"):
         status = "infeasible" if status == "infeasible_or_unbounded" else status

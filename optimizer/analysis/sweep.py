@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from models.errors import InputError
 from models.loading import _step, apply_overrides, parse_scalar, validate
-from optimizer.solve import Planner, SolveOptions, highs_version
+from optimizer.planning.solve import Planner, SolveOptions, highs_version
 
 KEY_VERSION = 1  # part of every point key: bump when a row's meaning or content changes
 SOLVE_LOG_ENV = "PLAN_SWEEP_LOG"  # a file to which workers append the key of each point they solve

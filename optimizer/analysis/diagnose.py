@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from models.instance import Instance
 from models.result import Diagnosis
-from optimizer.prepare import Prepared, PreparedOffer, order_bounds, prepare, unit_performance
+from optimizer.planning.prepare import Prepared, PreparedOffer, order_bounds, prepare, unit_performance
 
 METRIC_LABEL = {
     "bf16_tflops": "BF16", "fp32_tflops": "FP32", "fp64_tflops": "FP64", "memory_gb": "memory", "gpus": "GPUs",
@@ -266,7 +266,7 @@ def build_elastic(p: Prepared, set_aside_capacity: set, set_aside_work: set):
     """
     import pyomo.environ as pyo
 
-    from optimizer.build import build_model
+    from optimizer.planning.build import build_model
 
     q = _open_order_bounds(p)
     m = build_model(q)
@@ -337,7 +337,7 @@ def build_elastic(p: Prepared, set_aside_capacity: set, set_aside_work: set):
 
 def solve_elastic(m, relaxables: list[Relaxable], keep_requirements: bool, options, time_limit):
     """Relax the limits (keep_requirements) or the requirements; return (status, amounts in user units)."""
-    from optimizer.solve import run_highs
+    from optimizer.planning.highs import run_highs
 
     for k, r in enumerate(relaxables):
         if r.keeps_requirements == keep_requirements:
@@ -461,43 +461,21 @@ def _policy_actions(p: Prepared, m, i: int, bound: str, by_period: dict[int, flo
 def lp_iis(p: Prepared, time_limit: float | None, threads: int = 1) -> list[Diagnosis]:
     """An irreducible infeasible subset of the LP relaxation, by business names.
 
-    HiGHS is reached through the appsi interface's highspy object and its row/column maps:
-    `run_highs` returns plain values and cannot hand back the solver, and only the solver can
-    say which rows conflict. Integrality is dropped on the highspy copy; the Pyomo model is not
-    touched. Strategy 4 (`kIisStrategyIrreducible`) asks for a true IIS.
+    The solver work (LP relaxation, IIS) is `highs.lp_iis`; here its rows and bounds get
+    business names. The Pyomo model is not touched.
     """
-    import highspy
-    from pyomo.contrib.appsi.solvers import Highs
+    from optimizer.planning.build import build_model
+    from optimizer.planning.highs import lp_iis as solver_iis
 
-    from optimizer.build import build_model
-    from optimizer.solve import quiet_stdout
-
-    model = build_model(p)
-    opt = Highs(only_child_vars=True)
-    opt.config.stream_solver = False
-    with quiet_stdout():
-        opt.set_instance(model)
-        h = opt._solver_model
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", threads)  # HiGHS keeps the first count of the process
-        n = h.getNumCol()
-        if n:
-            h.changeColsIntegrality(n, list(range(n)), [highspy.HighsVarType.kContinuous] * n)
-        if time_limit is not None:
-            h.setOptionValue("time_limit", max(float(time_limit), 0.01))
-            h.setOptionValue("iis_time_limit", max(float(time_limit), 0.01))
-        h.run()
-        status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kInfeasible:
-            if status == highspy.HighsModelStatus.kOptimal:
-                return [Diagnosis(kind="note", action=(
-                    "the LP relaxation (fractional units) has a plan: the conflict needs whole units, minimum "
-                    "orders or price breaks, so no irreducible subset of rules can be shown"))]
-            return [Diagnosis(kind="note", action=f"no irreducible subset: the LP relaxation stopped ({status.name})")]
-        h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
-        ok, iis = h.getIis()
-    if ok != highspy.HighsStatus.kOk or not iis.valid_:
+    answer = solver_iis(build_model(p), time_limit, threads)
+    if answer.status == "optimal":
+        return [Diagnosis(kind="note", action=(
+            "the LP relaxation (fractional units) has a plan: the conflict needs whole units, minimum "
+            "orders or price breaks, so no irreducible subset of rules can be shown"))]
+    if answer.status == "no_iis":
         return [Diagnosis(kind="note", action="HiGHS could not compute an irreducible infeasible subset in time")]
+    if answer.status != "infeasible":
+        return [Diagnosis(kind="note", action=f"no irreducible subset: the LP relaxation stopped ({answer.status})")]
 
     grouped: dict[str, list[int]] = {}
 
@@ -507,16 +485,11 @@ def lp_iis(p: Prepared, time_limit: float | None, threads: int = 1) -> list[Diag
         if period is not None:
             grouped[subject].append(period)
 
-    for row in iis.row_index_:
-        con = opt._solver_con_to_pyomo_con_map[row]
+    for con in answer.rows:
         note(con.parent_component().name, con.index())
-    by_column = {col: opt._vars[vid][0] for vid, col in opt._pyomo_var_to_solver_var_map.items()}
-    upper = {int(highspy.IisBoundStatus.kIisBoundStatusUpper), int(highspy.IisBoundStatus.kIisBoundStatusBoxed)}
-    for col, bound in zip(iis.col_index_, iis.col_bound_):
-        var = by_column[col]
+    for var in answer.upper_bounds:
         # only an upper bound of n[o,t] is a business rule (max_per_period); lower bounds are 0
-        if var.parent_component().name == "units" and int(bound) in upper \
-                and p.offer(var.index()[0]).max_per_period is not None:
+        if var.parent_component().name == "units" and p.offer(var.index()[0]).max_per_period is not None:
             note("units_upper_bound", var.index())
     out = [Diagnosis(kind="conflict", constraint=subject, periods=sorted(set(periods)),
                      action=subject + (f" in {plural_periods(periods)}" if periods else ""))
@@ -532,7 +505,7 @@ def lp_iis(p: Prepared, time_limit: float | None, threads: int = 1) -> list[Diag
 
 def diagnose(instance: Instance, options=None, time_limit: float | None = None) -> list[Diagnosis]:
     """Why `instance` has no plan, and the smallest relaxations that give one (module docstring)."""
-    from optimizer.solve import SolveOptions
+    from optimizer.planning.solve import SolveOptions
 
     options = options or SolveOptions()
     started = time.perf_counter()

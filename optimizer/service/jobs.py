@@ -190,7 +190,7 @@ def solve_in_worker(data: Any, gap: float, time_limit: float, threads: int) -> t
     exceptions with extra fields (InputError.messages) do not survive pickling intact."""
     from models.errors import InputError
     from models.loading import validate
-    from optimizer.solve import SolveOptions, solve_instance
+    from optimizer.planning.solve import SolveOptions, solve_instance
 
     try:
         inst = validate(data)

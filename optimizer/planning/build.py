@@ -16,7 +16,7 @@ import gc
 
 import pyomo.environ as pyo
 
-from optimizer.prepare import Prepared, PreparedOffer
+from optimizer.planning.prepare import Prepared, PreparedOffer
 
 
 def build_model(p: Prepared) -> pyo.ConcreteModel:

@@ -11,7 +11,7 @@ Solves run in a bounded pool of worker processes (isolation: a crash or a leak s
 worker; HiGHS's thread count is fixed per process, so every solve of a server uses the same one).
 The event loop only parses, validates and waits, so /healthz answers while every worker is busy.
 Requests beyond the workers plus a bounded queue get 503 with Retry-After. Results and jobs
-live in SQLite (optimizer.jobs): a restart loses no finished result and resumes unfinished jobs.
+live in SQLite (optimizer.service.jobs): a restart loses no finished result and resumes unfinished jobs.
 
 Settings come from `plan serve` options or PLAN_* environment variables (Settings.from_env);
 the bearer token only from PLAN_API_TOKEN, never from the command line (it would show in `ps`).
@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.errors import InputError
 from models.instance import Instance
 from models.result import SCHEMA_VERSION, Cost, Result
-from optimizer.jobs import Store, noop, solve_in_worker, warm_up
+from optimizer.service.jobs import Store, noop, solve_in_worker, warm_up
 
 log = logging.getLogger("plan.service")
 
@@ -512,7 +512,7 @@ def _openapi_bodies(app) -> None:
 
 
 def create_app(settings: Settings | None = None):
-    """The FastAPI app. `uvicorn optimizer.service:create_app --factory` reads PLAN_* settings."""
+    """The FastAPI app. `uvicorn optimizer.service.app:create_app --factory` reads PLAN_* settings."""
     settings = settings or Settings.from_env()
     state: dict[str, Any] = {}
 
