@@ -35,7 +35,7 @@ def place(loc: tuple | list) -> str:
     return out or "(instance)"
 
 
-_PERIOD_KEYED = {"schedule", "per_period", "power_kw"}
+_PERIOD_KEYED = {"schedule", "per_period", "power_kw", "lead_time", "price_factor", "regime"}
 
 
 _SHORT = {
@@ -80,19 +80,34 @@ def _message(err: dict[str, Any]) -> str:
     return err["msg"]
 
 
+def _branch(p: Any) -> bool:
+    """A location part that names a union branch or a dict key, not a place in the file."""
+    return isinstance(p, str) and (p in ("str", "list[str]", "float", "int") or p.startswith(
+        ("function-", "constrained-", "dict[")) or p.endswith("[key]"))
+
+
 def _clean_loc(loc: tuple) -> tuple:
     # pydantic names union branches and dict keys in the location; an analyst only wants the path
-    return tuple(
-        p for p in loc
-        if not (isinstance(p, str) and (p in ("str", "list[str]", "float", "int") or p.startswith("function-")
-                                       or p.endswith("[key]")))
-    )
+    return tuple(p for p in loc if not _branch(p))
+
+
+def _wrong_branch(err: dict[str, Any]) -> bool:
+    """A value that may be a number or a schedule fails both branches: report the branch its
+    input took (a mapping's errors for a mapping, the number's otherwise)."""
+    tags = [p for p in err["loc"] if isinstance(p, str) and p.startswith("dict[")]
+    scalar_tags = [p for p in err["loc"] if isinstance(p, str) and p.startswith("constrained-")]
+    if not tags and not scalar_tags:
+        return False
+    is_mapping = isinstance(err.get("input"), dict) or (tags and err["type"] != "dict_type")
+    return bool(tags) != bool(is_mapping)
 
 
 def messages(error: ValidationError) -> list[str]:
     """All errors of a ValidationError as `place: message` lines, in file order."""
     out: list[str] = []
     for err in error.errors(include_url=False):
+        if _wrong_branch(err):
+            continue
         loc = _clean_loc(tuple("from" if p == "from_" else p for p in err["loc"]))
         if err["type"] == "rules":
             for sub_loc, msg in err["ctx"]["errors"]:

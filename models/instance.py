@@ -75,6 +75,17 @@ def schedule_value(schedule: dict[int, float] | None, period: int) -> float | No
     return schedule[max(keys)] if keys else None
 
 
+def step_value(schedule: Any, period: int, default: Any) -> Any:
+    """A section-7 schedule in `period`: a scalar holds everywhere; before the first key
+    `default` (regime none, lead time 0, price factor 1); past the last key its value."""
+    if schedule is None:
+        return default
+    if not isinstance(schedule, dict):
+        return schedule
+    value = schedule_value(schedule, period)
+    return default if value is None else value
+
+
 # --------------------------------------------------------------------------- sections
 
 
@@ -112,21 +123,32 @@ class Buyer(Strict):
 
 
 class Compliance(Strict):
-    regime: str = Field(
+    regime: str | dict[Period, str] = Field(
         default="none",
         description="Export-control regime: none | us-2022-10 | us-2023-10 (or any regime file"
-        " shipped in models/regimes/).",
+        " shipped in models/regimes/), or a schedule of regimes {period: regime} (MODEL.md"
+        " section 7): before its first key the regime is none; past T it keeps its value at T.",
     )
 
     @field_validator("regime")
     @classmethod
-    def _known_regime(cls, value: str) -> str:
+    def _known_regime(cls, value: str | dict[int, str]) -> str | dict[int, str]:
         from models.regimes import known_regimes
 
         known = known_regimes()
-        if value not in known:
-            raise PydanticCustomError("regime", f"unknown regime {value!r} (known: {', '.join(known)})")
+        for name in [value] if isinstance(value, str) else value.values():
+            if name not in known:
+                raise PydanticCustomError("regime", f"unknown regime {name!r} (known: {', '.join(known)})")
         return value
+
+    def regime_in(self, period: int) -> str:
+        """The regime in force in `period` (periods past T: pass T)."""
+        return step_value(self.regime, period, "none")
+
+    @property
+    def regimes(self) -> set[str]:
+        """Every regime the schedule names."""
+        return {self.regime} if isinstance(self.regime, str) else set(self.regime.values())
 
 
 class Chip(Strict):
@@ -183,7 +205,21 @@ class Offer(Strict):
     currency: CurrencyCode | None = Field(
         default=None, description="Currency of this offer's money; the instance currency or a key of fx."
     )
-    lead_time: int = Field(default=0, ge=0, description="Periods from order (or lease start) to availability.")
+    lead_time: Annotated[int, Field(ge=0)] | dict[Period, Annotated[int, Field(ge=0)]] = Field(
+        default=0,
+        description="Periods from order (or lease start) to availability; or a schedule by placement"
+        " period {period: lead time} (MODEL.md section 7; 0 before its first key).",
+    )
+    price_factor: NonNegative | dict[Period, NonNegative] | None = Field(
+        default=None,
+        description="Multiplies every price (unit price and breaks, not fixed_cost) of orders/starts"
+        " placed in a period; a schedule {period: factor} (MODEL.md section 7; 1 before its first key).",
+    )
+    cancel_refund: Share = Field(
+        default=1.0,
+        description="Buy only: share of a cancelled order's cost paid back when it cannot be delivered"
+        " (blocked under the regime in force at arrival), in the arrival period.",
+    )
     term: int = Field(default=1, ge=1, description="Lease only: active periods per contract.")
     min_order: int = Field(default=1, ge=1, description="Least units in one order or lease start.")
     max_per_period: int | None = Field(default=None, ge=0, description="Most units ordered/started in one period.")
@@ -207,6 +243,14 @@ class Offer(Strict):
     tags: list[str] = Field(default_factory=list, description="Free labels, selectable by policies.")
     source: str | None = Field(default=None, description="Where the price comes from.")
     notes: str | None = Field(default=None, description="Free text.")
+
+    def lead_time_at(self, period: int) -> int:
+        """L(t): lead time of an order/start placed in `period`."""
+        return step_value(self.lead_time, period, 0)
+
+    def price_factor_at(self, period: int) -> float:
+        """f(t): price factor of an order/start placed in `period`."""
+        return step_value(self.price_factor, period, 1.0)
 
     @model_validator(mode="after")
     def _kind_fields(self) -> "Offer":
@@ -239,6 +283,12 @@ class Requirement(Strict):
     from_: Period | None = Field(default=None, alias="from", description="First period of the work; default 1.")
     until: Period | None = Field(default=None, description="Last period of the work; default T.")
     utilization: float = Field(default=1.0, gt=0, le=1, description="Share of peak the work achieves.")
+    shortfall_price: NonNegative | None = Field(
+        default=None,
+        description="Capacity requirements of a min_cost instance only: capacity short of the schedule"
+        " is allowed at this price per metric unit and period (a penalty in the objective, not cash;"
+        " MODEL.md section 7).",
+    )
 
     _scalar = field_validator("schedule", mode="before")(classmethod(lambda cls, v: as_schedule(v)))
 
@@ -249,6 +299,8 @@ class Requirement(Strict):
             errors.append(((), "needs exactly one of `schedule` and `work_flop`"))
         if self.work_flop is not None and self.metric not in FLOP_METRICS:
             errors.append((("work_flop",), f"only with a *_tflops metric, not {self.metric}"))
+        if self.shortfall_price is not None and self.work_flop is not None:
+            errors.append((("shortfall_price",), "only on a capacity requirement (with a `schedule`), not on work"))
         if errors:
             raise _rule_errors(errors)
         return self
@@ -299,6 +351,37 @@ class Objective(Strict):
     period: Period | None = Field(default=None, description="max_capacity: the period; default T.")
 
 
+class Scenario(Strict):
+    """One possible future (MODEL.md section 8): the instance with `set` applied."""
+
+    name: str = Field(min_length=1, description="Unique name of the scenario.")
+    probability: float | None = Field(
+        default=None, gt=0, le=1,
+        description="In (0, 1]; at most one scenario may leave it out and then gets 1 minus the others.",
+    )
+    known: int | None = Field(
+        default=None, ge=1,
+        description="From this period on you know whether this is the world you are in; 1..T+1,"
+        " default T+1 (never told apart within the horizon).",
+    )
+    set: dict[str, Any] | None = Field(
+        default=None,
+        description="Overrides as `--set PATH=VALUE` (a value may be a mapping; it replaces what is"
+        " there; null removes the key so its default applies). May not touch scenarios or risk, nor"
+        " add or remove chips, offers or requirements.",
+    )
+
+
+class Risk(Strict):
+    measure: Literal["expected", "cvar", "worst"] = Field(
+        default="expected",
+        description="expected: sum_s p_s C_s; cvar: (1-weight) * expected + weight * CVaR_alpha;"
+        " worst: max_s C_s (MODEL.md section 8).",
+    )
+    alpha: float = Field(default=0.9, ge=0, lt=1, description="cvar: the level a in [0, 1).")
+    weight: Share = Field(default=1.0, description="cvar: weight w of CVaR against the expectation, in [0, 1].")
+
+
 class Instance(Strict):
     """A procurement-planning instance (MODEL.md)."""
 
@@ -318,6 +401,10 @@ class Instance(Strict):
     site: Site = Field(default_factory=Site)
     policies: list[Policy] = Field(default_factory=list)
     objective: Objective = Field(default_factory=Objective)
+    scenarios: list[Scenario] = Field(
+        default_factory=list, description="Possible futures planned for together (MODEL.md section 8)."
+    )
+    risk: Risk = Field(default_factory=Risk, description="How the scenarios' costs are combined.")
 
     @model_validator(mode="after")
     def _references(self) -> "Instance":
@@ -395,6 +482,9 @@ def _reference_errors(data: dict):
         cur = offer.get("currency")
         if isinstance(cur, str) and cur != currency and cur not in fx:
             yield ("offers", i, "currency"), f"{cur} is neither the instance currency ({currency}) nor a key of fx"
+        for field in ("lead_time", "price_factor"):
+            for t in keys(offer.get(field)):
+                yield from in_horizon(("offers", i, field, str(t)), t)
         start, until = whole(offer.get("available_from", 1)), offer.get("available_until")
         yield from in_horizon(("offers", i, "available_from"), start)
         yield from in_horizon(("offers", i, "available_until"), until)
@@ -411,6 +501,12 @@ def _reference_errors(data: dict):
     objective = data.get("objective")
     if isinstance(objective, dict):
         yield from in_horizon(("objective", "period"), objective.get("period"))
+    sense = objective.get("sense", "min_cost") if isinstance(objective, dict) else "min_cost"
+    if sense != "min_cost":
+        for i, req in items("requirements"):
+            if req.get("shortfall_price") is not None:
+                yield ("requirements", i, "shortfall_price"), f"only in a min_cost instance, not {sense}"
+    yield from _scenario_errors(data, T, sense, items)
     for i, pol in items("policies"):
         select = pol.get("select") if isinstance(pol.get("select"), dict) else {}
         for key, known in (("chip", chip_ids), ("offer", offer_ids)):
@@ -420,8 +516,50 @@ def _reference_errors(data: dict):
                     yield ("policies", i, "select", key), f"unknown {key} {value!r}"
     compliance = data.get("compliance")
     regime = compliance.get("regime", "none") if isinstance(compliance, dict) else "none"
+    if isinstance(regime, dict):
+        for t in keys(regime):
+            yield from in_horizon(("compliance", "regime", str(t)), t)
+        named = [r for r in regime.values() if r != "none"]
+        regime = named[0] if named else "none"
     if regime != "none" and data.get("buyer") is None:
         yield ("buyer",), f"needed when compliance.regime is {regime!r}"
+
+
+def _scenario_errors(data: dict, T: int | None, sense: str, items):
+    """Section 8 rules on the list itself; each scenario's overrides are checked by
+    models.scenarios once the instance is valid (they need a valid base to apply to)."""
+    scenarios = items("scenarios")
+    if not scenarios:
+        return
+    if sense != "min_cost":
+        yield ("scenarios",), f"scenarios need objective.sense min_cost, not {sense}"
+    seen: dict[str, int] = {}
+    for i, sc in scenarios:
+        name = sc.get("name")
+        if isinstance(name, str):
+            if name in seen:
+                yield ("scenarios", i, "name"), f"duplicate name {name!r} (also scenarios[{seen[name]}])"
+            seen.setdefault(name, i)
+        known = sc.get("known")
+        if isinstance(known, int) and not isinstance(known, bool) and T is not None and not 1 <= known <= T + 1:
+            yield ("scenarios", i, "known"), f"period {known} is outside 1..T+1 = 1..{T + 1}"
+        overrides = sc.get("set")
+        if isinstance(overrides, dict):
+            for path in overrides:
+                head = str(path).split(".")[0]
+                if head in ("scenarios", "risk"):
+                    yield ("scenarios", i, "set", str(path)), f"a scenario may not change `{head}`"
+    given = [sc.get("probability") for _, sc in scenarios]
+    numbers = [p for p in given if isinstance(p, (int, float)) and not isinstance(p, bool)]
+    missing = sum(p is None for p in given)
+    if missing > 1:
+        yield ("scenarios",), f"{missing} scenarios leave out their probability; at most one may"
+    elif len(numbers) + missing == len(given):
+        total = sum(numbers)
+        if missing == 1 and total > 1 + 1e-9:
+            yield ("scenarios",), f"probabilities sum to {total:g} before the one left out: it would get {1 - total:g} < 0"
+        elif missing == 0 and abs(total - 1) > 1e-9:
+            yield ("scenarios",), f"probabilities sum to {total:g}, not 1"
 
 
 def reference_messages(data) -> list[str]:

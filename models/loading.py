@@ -130,7 +130,7 @@ def validate(data: Any, source: str | None = None) -> Instance:
     if not isinstance(data, dict):
         raise InputError([f"an instance is a mapping of keys, not a {type(data).__name__}"], source)
     try:
-        return Instance.model_validate(data)
+        instance = Instance.model_validate(data)
     except ValidationError as exc:
         # field errors stop pydantic before the cross-field rules; run those on the raw data
         # too, so that every error in the file is reported at once
@@ -138,6 +138,14 @@ def validate(data: Any, source: str | None = None) -> Instance:
         if not any(e["type"] == "rules" and not e["loc"] for e in exc.errors()):  # they did not run
             found += [m for m in reference_messages(data) if m not in found]
         raise InputError(found, source) from None
+    if instance.scenarios:  # each scenario is validated like a file (MODEL.md section 8)
+        from models.scenarios import scenario_instances
+
+        try:
+            scenario_instances(instance)
+        except InputError as exc:
+            raise InputError(exc.messages, source) from None
+    return instance
 
 
 def load_instance(path: str | Path, overrides: list[str] | None = None) -> Instance:
@@ -198,6 +206,10 @@ def set_path(data: dict, path: str, value: Any) -> None:
         last = depth == len(parts) - 1
         container, key = _step(node, part, path)
         if last:
+            if value is None:  # null removes the key, so its default applies (MODEL.md section 8)
+                if isinstance(container, dict):
+                    container.pop(key, None)
+                    return
             container[key] = value
             return
         if isinstance(container, dict) and key not in container:

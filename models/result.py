@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1.0"  # 1.1.0: orders and leases carry the chip's vendor
+SCHEMA_VERSION = "1.2.0"  # 1.1.0: orders and leases carry the chip's vendor; 1.2.0: MODEL.md sections 7-8
 
 Status = Literal["optimal", "feasible", "infeasible", "unbounded", "time_limit"]
 
@@ -20,13 +20,17 @@ class Out(BaseModel):
 
 
 class Cost(Out):
-    capex: float = Field(description="All purchases (buy orders), undiscounted.")
-    lease: float = Field(description="All lease bills, also those past the horizon, undiscounted.")
+    capex: float = Field(description="All purchases (buy orders, also those later cancelled), undiscounted.")
+    refunds: float = Field(default=0.0, description="Paid back for cancelled orders (MODEL.md section 7), undiscounted.")
+    lease: float = Field(description="All non-void lease bills, also those past the horizon, undiscounted.")
     power: float = Field(description="Energy cost of owned hardware in periods 1..T.")
     fixed: float = Field(description="Fixed costs of the offers used.")
     residual_credit: float = Field(description="Residual value credited after the horizon, undiscounted.")
-    total_cash: float = Field(description="capex + lease + power + fixed: what budget.total caps.")
-    discounted: float = Field(description="The min_cost objective: discounted cash + fixed - discounted residual.")
+    shortfall: float = Field(
+        default=0.0, description="Penalty for capacity short of its schedule, discounted (a penalty, not cash).")
+    total_cash: float = Field(description="capex - refunds + lease + power + fixed: what budget.total caps.")
+    discounted: float = Field(
+        description="The min_cost objective: discounted cash + fixed - discounted residual + shortfall penalty.")
 
 
 class Order(Out):
@@ -38,8 +42,11 @@ class Order(Out):
     arrives: int = Field(description="First period the units are available.")
     units: int
     gpus: int
-    unit_price: float = Field(description="Price per unit after price breaks, instance currency.")
+    unit_price: float = Field(description="Price per unit after price breaks and price_factor, instance currency.")
     cost: float = Field(description="units * unit_price.")
+    delivered: bool = Field(
+        default=True, description="False when the order is cancelled: blocked under the regime in force at arrival.")
+    refund: float = Field(default=0.0, description="Paid back in period `arrives` when the order is cancelled.")
 
 
 class Lease(Out):
@@ -52,8 +59,10 @@ class Lease(Out):
     last_period: int = Field(description="Last active period; may lie past the horizon.")
     units: int
     gpus: int
-    unit_price: float = Field(description="Price per unit per active period after price breaks.")
-    cost: float = Field(description="units * unit_price * term: the whole commitment.")
+    unit_price: float = Field(description="Price per unit per active period after price breaks and price_factor.")
+    cost: float = Field(description="units * unit_price * billed periods (the term less void ones): the whole commitment.")
+    void_periods: list[int] = Field(
+        default_factory=list, description="Active periods in which the offer is blocked: no capacity and no bill.")
 
 
 class CapacityRow(Out):
@@ -77,10 +86,19 @@ class CashRow(Out):
     period: int
     month: str | None = None
     purchases: float
+    refunds: float = 0.0
     lease: float
     power: float
     total: float
     budget: float | None = None
+
+
+class ShortfallRow(Out):
+    requirement: str
+    period: int
+    month: str | None = None
+    metric: str
+    amount: float = Field(description="Capacity short of the schedule, in the metric's unit.")
 
 
 class Excluded(Out):
@@ -115,6 +133,29 @@ class SolverInfo(Out):
     threads: int | None = None
 
 
+class RiskInfo(Out):
+    measure: Literal["expected", "cvar", "worst"] = "expected"
+    alpha: float = 0.9
+    weight: float = 1.0
+
+
+class ScenarioResult(Out):
+    """One scenario's own plan (MODEL.md section 8)."""
+
+    name: str
+    probability: float
+    known: int = Field(description="From this period on the scenario is told apart.")
+    objective: float = Field(description="C_s: the true min_cost objective of this scenario's plan.")
+    cost: Cost
+    orders: list[Order] = Field(default_factory=list)
+    leases: list[Lease] = Field(default_factory=list)
+    capacity: list[CapacityRow] = Field(default_factory=list)
+    work: list[WorkRow] = Field(default_factory=list)
+    cash: list[CashRow] = Field(default_factory=list)
+    shortfall: list[ShortfallRow] = Field(default_factory=list)
+    excluded: list[Excluded] = Field(default_factory=list)
+
+
 class Result(Out):
     schema_version: str = SCHEMA_VERSION
     instance: str = Field(description="The instance's name.")
@@ -123,15 +164,27 @@ class Result(Out):
     message: str | None = Field(default=None, description="What the status means for this instance.")
     objective_sense: Literal["min_cost", "max_capacity"] = "min_cost"
     objective: float | None = Field(
-        description="min_cost: the discounted cost (section 5); max_capacity: the capacity reached."
+        description="min_cost: the discounted cost (section 5); max_capacity: the capacity reached;"
+        " with scenarios: the risk measure of the scenarios' costs (section 8)."
     )
-    cost: Cost | None = None
+    expected_cost: float | None = Field(
+        default=None, description="sum_s p_s C_s; without scenarios the min_cost objective.")
+    cost: Cost | None = Field(
+        default=None, description="The cost lines; with scenarios, their probability-weighted expectation.")
     orders: list[Order] = Field(default_factory=list)
     leases: list[Lease] = Field(default_factory=list)
     capacity: list[CapacityRow] = Field(default_factory=list)
     work: list[WorkRow] = Field(default_factory=list)
     cash: list[CashRow] = Field(default_factory=list)
-    excluded: list[Excluded] = Field(default_factory=list)
+    shortfall: list[ShortfallRow] = Field(default_factory=list)
+    excluded: list[Excluded] = Field(
+        default_factory=list, description="Offers excluded; with scenarios, those excluded in every scenario.")
+    scenarios: list[ScenarioResult] = Field(
+        default_factory=list,
+        description="Each scenario's plan (section 8). With scenarios, the top-level orders and leases are"
+        " the decisions common to every scenario, placed before the earliest `known`: what to do now;"
+        " the top-level capacity, work and cash are left empty (each scenario has its own).")
+    risk: RiskInfo | None = Field(default=None, description="The risk measure, with scenarios.")
     solver: SolverInfo
     diagnosis: list[Diagnosis] | None = Field(
         default=None, description="Infeasible only: why, and the smallest relaxation that gives a plan."

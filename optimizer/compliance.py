@@ -179,11 +179,16 @@ def chip_decision(chip: Chip, regime_id: str, country: str | None,
     return Decision(False, None, f"allowed: {verdict.explanation}")
 
 
-def offer_decision(instance: Instance, offer: Offer) -> Decision:
-    """Is this offer blocked for the instance's buyer under its regime? (MODEL.md section 4)"""
+def offer_decision(instance: Instance, offer: Offer, regime: str | None = None) -> Decision:
+    """Is this offer blocked for the instance's buyer under `regime`? (MODEL.md section 4)
+
+    Without `regime`: the regime of period 1 (the only one of an instance without a regime
+    schedule); section 7's per-period eligibility passes each period's regime.
+    """
     chip = instance.chip(offer.chip)
     country = instance.buyer.country if instance.buyer else None
-    return chip_decision(chip, instance.compliance.regime, country, offer.kind, offer.location)
+    regime = regime if regime is not None else instance.compliance.regime_in(1)
+    return chip_decision(chip, regime, country, offer.kind, offer.location)
 
 
 def regime_summary(regime_id: str) -> dict[str, Any]:

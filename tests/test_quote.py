@@ -94,7 +94,7 @@ def test_json_quote_lines_and_totals(files):
     _close(lines[2], {"offer": "(all offers)", "kind": "fixed", "extended_price": 50.0, "units": None})
     assert any("itemise" in n for n in quote["notes"])
     _close(quote["totals"], {"buy": 900.0, "lease": 560.0, "fixed": 50.0, "total": 1510.0, "units": 6, "gpus": 12})
-    assert quote["currency"] == "USD" and quote["schema_version"] == "1.1.0"
+    assert quote["currency"] == "USD" and quote["schema_version"] == "1.2.0"
 
 
 def test_instance_itemises_fixed_costs_by_offer(files):

@@ -23,22 +23,28 @@ def build_model(p: Prepared) -> pyo.ConcreteModel:
     """The whole model, constraint family by constraint family."""
     with gc_paused():
         m = pyo.ConcreteModel(name=p.name)
-        declare_sets(m, p)
-        declare_parameters(m, p)
-        order_units(m, p)
-        count_units_in_service(m, p)
-        price_orders(m, p)
-        respect_min_order(m, p)
-        pay_fixed_costs(m, p)
-        meet_capacity(m, p)
-        meet_work(m, p)
-        respect_supply_caps(m, p)
-        respect_site_power(m, p)
-        respect_policies(m, p)
-        account_cash(m, p)
-        respect_budgets(m, p)
-        set_objectives(m, p)
+        build_rules(m, p)
     return m
+
+
+def build_rules(m, p: Prepared) -> None:
+    """Every rule of MODEL.md sections 3-7 on `m`: a model, or one scenario's Block of the
+    extensive form (optimizer/planning/scenarios.py), which is the same model on other data."""
+    declare_sets(m, p)
+    declare_parameters(m, p)
+    order_units(m, p)
+    count_units_in_service(m, p)
+    price_orders(m, p)
+    respect_min_order(m, p)
+    pay_fixed_costs(m, p)
+    meet_capacity(m, p)
+    meet_work(m, p)
+    respect_supply_caps(m, p)
+    respect_site_power(m, p)
+    respect_policies(m, p)
+    account_cash(m, p)
+    respect_budgets(m, p)
+    set_objectives(m, p)
 
 
 @contextlib.contextmanager
@@ -106,6 +112,8 @@ def parameter_values(p: Prepared) -> dict[str, dict]:
         "site_power_cap": {t: v / power_scale for t, v in p.site_power_kw.items()},
         "budget_cap": {t: v / money for t, v in p.budget_per_period.items()},
         "budget_total_cap": {None: (p.budget_total if p.budget_total is not None else 0.0) / money},
+        "shortfall_price": {i: r.shortfall_price * p.metric_scale[r.metric] / money
+                            for i, r in enumerate(p.capacity_requirements) if r.shortfall_price is not None},
         "min_share": {i: pol.min_share or 0.0 for i, pol in enumerate(p.policies)},
         "max_share": {i: pol.max_share if pol.max_share is not None else 1.0 for i, pol in enumerate(p.policies)},
     }
@@ -115,13 +123,15 @@ def structure_key(p: Prepared) -> tuple:
     """What decides the model's sets, variables and rows; equal keys -> same structure."""
     return (
         p.T, p.sense, p.objective_metric, p.objective_period, p.last_billed_period,
-        tuple((o.id, o.kind, o.lead_time, o.term, tuple(o.window), tuple(sorted(o.perf)),
+        tuple((o.id, o.kind, tuple(o.lead.items()), tuple(o.factor.items()), tuple(o.delivered.items()),
+               tuple(sorted(o.void)), o.cancel_refund, o.term, tuple(o.window), tuple(sorted(o.perf)),
                tuple((lo, hi) for lo, hi, _ in o.segments()), o.min_order, o.max_per_period, o.max_total,
                # the order bound is a coefficient only of offers with binaries (a sweep over
                # prices moves budget / price bounds of the others without changing the model)
                o.order_bound if o.needs_order_bound else None,
                o.fixed_cost > 0, o.residual_value > 0, o.power_kw > 0) for o in p.offers),
-        tuple((r.metric, tuple(t for t, v in r.required.items() if v > 0)) for r in p.capacity_requirements),
+        tuple((r.metric, tuple(t for t, v in r.required.items() if v > 0), r.shortfall_price)
+              for r in p.capacity_requirements),
         tuple((r.metric, r.first, r.last, r.work_flop > 0) for r in p.work_requirements),
         tuple((pol.metric, tuple(pol.offers), pol.min_share is None, pol.max_share is None) for pol in p.policies),
         tuple(sorted(p.site_power_kw)), tuple(sorted(p.budget_per_period)), p.budget_total is None,
@@ -161,27 +171,40 @@ def count_units_in_service(m, p: Prepared) -> None:
     .. math::
         s_{o,t} = s_{o,t-1} + n_{o,t-L} - [\text{lease}]\, n_{o,t-L-term}, \quad s_{o,0} = 0
 
-    which equals own[o,t] (buy) and lse[o,t] (lease) of MODEL.md section 3.
+    which equals own[o,t] (buy) and lse[o,t] (lease) of MODEL.md section 3, with L = L(s) of
+    each order's placement period and cancelled orders left out (section 7). A lease's void
+    periods are left out where the stock is used (`serving`).
     """
     m.in_service = pyo.Var(m.OFFERS, m.PERIODS, domain=pyo.NonNegativeReals)
-    slots = {(o.id, t) for o in p.offers for t in o.window}  # ORDER_SLOTS as a Python set: fast `in`
+    # section 7: L(s) varies with the placement period and a cancelled buy order never arrives,
+    # so arrivals and departures are filed by period once
+    arriving_at: dict[tuple[str, int], list[int]] = {}
+    leaving_at: dict[tuple[str, int], list[int]] = {}
+    for offer in p.offers:
+        for s in offer.window:
+            if offer.is_buy and not offer.is_delivered(s):
+                continue
+            arriving_at.setdefault((offer.id, offer.arrival(s)), []).append(s)
+            if not offer.is_buy:
+                leaving_at.setdefault((offer.id, offer.arrival(s) + offer.term), []).append(s)
 
     def stock(_, o, t):
-        offer = p.offer(o)
-        start = t - offer.lead_time  # orders placed then arrive now
-        arriving = m.units[o, start] if (o, start) in slots else 0
-        leaving = 0
-        if not offer.is_buy and (o, start - offer.term) in slots:
-            leaving = m.units[o, start - offer.term]
+        arriving = sum(m.units[o, s] for s in arriving_at.get((o, t), ()))
+        leaving = sum(m.units[o, s] for s in leaving_at.get((o, t), ()))
         previous = m.in_service[o, t - 1] if t > 1 else 0
         return m.in_service[o, t] == previous + arriving - leaving
 
     m.count_units_in_service = pyo.Constraint(m.OFFERS, m.PERIODS, rule=stock)
 
 
+def serving(o, t: int) -> bool:
+    """Does the stock of `o` give capacity in t? Not in a lease's void periods (section 7)."""
+    return t not in o.void
+
+
 def capacity(m, p: Prepared, metric: str, t: int):
     """cap[m,t] / metric_scale[m] = sum_o perf[o,m] * s[o,t] / metric_scale[m]."""
-    return sum(m.perf[o.id, metric] * m.in_service[o.id, t] for o in p.offers if metric in o.perf)
+    return sum(m.perf[o.id, metric] * m.in_service[o.id, t] for o in p.offers if metric in o.perf and serving(o, t))
 
 
 # --------------------------------------------------------------------------- prices
@@ -227,11 +250,12 @@ def price_orders(m, p: Prepared) -> None:
 
 
 def order_cost(m, p: Prepared, o: str, t: int):
-    """Cost of the order/start (o,t), scaled money: price(n) * n."""
+    """Cost of the order/start (o,t), scaled money: f(t) * price(n) * n (section 7's factor)."""
     offer = p.offer(o)
+    factor = offer.factor.get(t, 1.0)
     if offer.price_breaks:
-        return sum(m.price[o, k] * m.segment_units[o, t, k] for k in range(len(offer.segments())))
-    return m.price[o, 0] * m.units[o, t]
+        return sum(factor * m.price[o, k] * m.segment_units[o, t, k] for k in range(len(offer.segments())))
+    return factor * m.price[o, 0] * m.units[o, t]
 
 
 # --------------------------------------------------------------------------- order rules
@@ -283,13 +307,25 @@ def pay_fixed_costs(m, p: Prepared) -> None:
 
 
 def meet_capacity(m, p: Prepared) -> None:
-    """Capacity requirement (MODEL.md 3.1): cap[m,t] >= schedule(t) where the schedule applies."""
+    r"""Capacity requirement (MODEL.md 3.1): cap[m,t] >= schedule(t) where the schedule applies.
+
+    With a `shortfall_price` (section 7) the gap may stay open at a price:
+
+    .. math:: cap_{m,t} + u_{r,t} \ge schedule_r(t), \quad 0 \le u_{r,t} \le schedule_r(t)
+    """
     rows = [(i, t) for i, req in enumerate(p.capacity_requirements) for t in req.required
             if req.required[t] > 0]
     m.CAPACITY_ROWS = pyo.Set(initialize=rows, dimen=2, ordered=True)
+    m.SHORTFALL_ROWS = pyo.Set(initialize=[(i, t) for i, t in rows
+                                           if p.capacity_requirements[i].shortfall_price is not None],
+                               dimen=2, ordered=True)
+    m.shortfall = pyo.Var(m.SHORTFALL_ROWS, domain=pyo.NonNegativeReals,
+                          bounds=lambda _, i, t: (0, m.required[i, t]))
 
     def rule(_, i, t):
         cap = capacity(m, p, p.capacity_requirements[i].metric, t)
+        if (i, t) in m.SHORTFALL_ROWS:
+            return cap + m.shortfall[i, t] >= m.required[i, t]
         if isinstance(cap, (int, float)):
             return pyo.Constraint.Skip  # nothing eligible provides it: solve.unmeetable reports that
         return cap >= m.required[i, t]
@@ -360,7 +396,7 @@ def respect_policies(m, p: Prepared) -> None:
 
     def rule(_, i, bound, t):
         pol = p.policies[i]
-        chosen = sum(m.perf[o, pol.metric] * m.in_service[o, t] for o in counted[i])
+        chosen = sum(m.perf[o, pol.metric] * m.in_service[o, t] for o in counted[i] if serving(p.offer(o), t))
         total = capacity(m, p, pol.metric, t)
         if bound == "min":
             return chosen - m.min_share[i] * total >= 0
@@ -388,16 +424,21 @@ def account_cash(m, p: Prepared) -> None:
     for o in p.offers:
         if o.is_buy:
             window = set(o.window)
+            refunds = {}  # section 7: a cancelled order is paid back in its arrival period
+            for s in o.window:
+                if not o.is_delivered(s) and o.cancel_refund > 0:
+                    refunds.setdefault(o.arrival(s), []).append(s)
             powered = o.power_kw > 0 and p.energy_price > 0
             for t in range(1, last + 1):
                 if t in window:
                     bills[t].append(costs[o.id, t])
+                for s in refunds.get(t, ()):
+                    bills[t].append(-o.cancel_refund * costs[o.id, s])
                 if t <= p.T and powered:
                     bills[t].append(m.energy_cost[o.id] * m.in_service[o.id, t])
         else:
             for s in o.window:
-                first = s + o.lead_time
-                for t in range(first, first + o.term):  # the term's active periods, also past T
+                for t in o.billed(s):  # the term's non-void active periods, also past T
                     bills[t].append(costs[o.id, s])
 
     m.cash = pyo.Expression(m.CASH_PERIODS, rule=lambda _, t: sum(bills[t]))
@@ -406,7 +447,7 @@ def account_cash(m, p: Prepared) -> None:
     )
     m.residual_credit = pyo.Expression(
         expr=sum(m.residual_share[o.id] * costs[o.id, t]
-                 for o in p.offers if o.is_buy and o.residual_value > 0 for t in o.window)
+                 for o in p.offers if o.is_buy and o.residual_value > 0 for t in o.window if o.is_delivered(t))
     )
 
 
@@ -424,16 +465,20 @@ def respect_budgets(m, p: Prepared) -> None:
 
 
 def set_objectives(m, p: Prepared) -> None:
-    """min_cost: sum_t df(t) cash(t) + fixed - df(T+1) residual (MODEL.md 5).
+    """min_cost: sum_t df(t) cash(t) + fixed - df(T+1) residual (MODEL.md 5)
+    + sum_{r,t} df(t) p_r u[r,t] (shortfall, section 7), kept as `scenario_cost` for the
+    extensive form.
 
     max_capacity maximises cap[metric, period] first (`max_capacity`, deactivated unless asked
     for); solve.py then fixes that capacity and minimises cost.
     """
-    m.total_cost = pyo.Objective(
+    m.shortfall_penalty = pyo.Expression(expr=sum(
+        m.discount[t] * m.shortfall_price[i] * m.shortfall[i, t] for i, t in m.SHORTFALL_ROWS))
+    m.scenario_cost = pyo.Expression(
         expr=sum(m.discount[t] * m.cash[t] for t in m.CASH_PERIODS) + m.fixed_costs
-        - m.discount[p.T + 1] * m.residual_credit,
-        sense=pyo.minimize,
+        - m.discount[p.T + 1] * m.residual_credit + m.shortfall_penalty
     )
+    m.total_cost = pyo.Objective(expr=m.scenario_cost, sense=pyo.minimize)
     if p.sense == "max_capacity":
         m.capacity_reached = pyo.Expression(expr=capacity(m, p, p.objective_metric, p.objective_period))
         m.max_capacity = pyo.Objective(expr=m.capacity_reached, sense=pyo.maximize)

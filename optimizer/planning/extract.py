@@ -16,6 +16,7 @@ from models.result import (
     Lease,
     Order,
     Result,
+    ShortfallRow,
     SolverInfo,
     WorkRow,
 )
@@ -23,10 +24,11 @@ from optimizer.planning.prepare import Prepared
 
 
 def plan_accounts(p: Prepared, units: dict[tuple[str, int], int]) -> dict:
-    """Cash, capacity and costs of an integer plan, by MODEL.md sections 3 and 5."""
+    """Cash, capacity and costs of an integer plan, by MODEL.md sections 3, 5 and 7."""
     T = p.T
     periods = range(1, p.last_billed_period + 1)
     purchases = {t: 0.0 for t in periods}
+    refunds = {t: 0.0 for t in periods}
     lease_bills = {t: 0.0 for t in periods}
     power = {t: 0.0 for t in periods}
     in_service = {(o.id, t): 0 for o in p.offers for t in range(1, T + 1)}
@@ -39,15 +41,17 @@ def plan_accounts(p: Prepared, units: dict[tuple[str, int], int]) -> dict:
             if n <= 0:
                 continue
             used = True
-            cost = o.price_for(n) * n
-            first = s + o.lead_time
+            cost = o.factor.get(s, 1.0) * o.price_for(n) * n
             if o.is_buy:
                 purchases[s] += cost
-                residual += o.residual_value * cost
-                for t in range(first, T + 1):
+                if o.is_delivered(s):
+                    residual += o.residual_value * cost
+                else:  # cancelled at arrival: paid back there, never owned
+                    refunds[o.arrival(s)] += o.cancel_refund * cost
+                for t in o.active(s, T):
                     in_service[o.id, t] += n
             else:
-                for t in range(first, first + o.term):
+                for t in o.billed(s):
                     lease_bills[t] += cost
                     if t <= T:
                         in_service[o.id, t] += n
@@ -56,23 +60,64 @@ def plan_accounts(p: Prepared, units: dict[tuple[str, int], int]) -> dict:
         if o.is_buy:
             for t in range(1, T + 1):
                 power[t] += in_service[o.id, t] * o.power_kw * energy
-    cash = {t: purchases[t] + lease_bills[t] + power[t] for t in periods}
-    discounted = sum(p.discount[t] * cash[t] for t in periods) + fixed - p.discount[T + 1] * residual
+    cash = {t: purchases[t] - refunds[t] + lease_bills[t] + power[t] for t in periods}
     capacity = {
         (m, t): sum(o.perf.get(m, 0.0) * in_service[o.id, t] for o in p.offers)
         for m in {*p.metrics, *(r.metric for r in p.work_requirements)} for t in range(1, T + 1)
     }
+    shortfall = {}  # (requirement, period) -> capacity short of the schedule, at its price
+    for r in p.capacity_requirements:
+        if r.shortfall_price is not None:
+            for t, required in r.required.items():
+                if required > capacity[r.metric, t]:
+                    shortfall[r.name, t] = required - capacity[r.metric, t]
+    prices = {r.name: r.shortfall_price for r in p.capacity_requirements}
+    penalty = sum(p.discount[t] * prices[name] * u for (name, t), u in shortfall.items())
+    discounted = sum(p.discount[t] * cash[t] for t in periods) + fixed - p.discount[T + 1] * residual + penalty
     return {
         "purchases": purchases,
+        "refunds": refunds,
         "lease_bills": lease_bills,
         "power": power,
         "cash": cash,
         "fixed": fixed,
         "residual": residual,
+        "shortfall": shortfall,
+        "penalty": penalty,
         "discounted": discounted,
         "capacity": capacity,
         "in_service": in_service,
     }
+
+
+def plan_rows(p: Prepared, units: dict[tuple[str, int], int]) -> tuple[list[Order], list[Lease]]:
+    """The orders and lease starts of an integer plan, as reported."""
+    orders, leases = [], []
+    for o in p.offers:
+        for s in o.window:
+            n = units.get((o.id, s), 0)
+            if n <= 0:
+                continue
+            price = o.factor.get(s, 1.0) * o.price_for(n)
+            if o.is_buy:
+                delivered = o.is_delivered(s)
+                orders.append(Order(
+                    offer=o.id, chip=o.chip, vendor=o.vendor, period=s, month=p.month(s), arrives=o.arrival(s),
+                    units=n, gpus=n * o.gpus_per_unit, unit_price=price, cost=price * n, delivered=delivered,
+                    refund=0.0 if delivered else o.cancel_refund * price * n,
+                ))
+            else:
+                first = o.arrival(s)
+                billed = o.billed(s)
+                leases.append(Lease(
+                    offer=o.id, chip=o.chip, vendor=o.vendor, start=s, month=p.month(s), first_period=first,
+                    last_period=first + o.term - 1, units=n, gpus=n * o.gpus_per_unit,
+                    unit_price=price, cost=price * n * len(billed),
+                    void_periods=[t for t in range(first, first + o.term) if t in o.void],
+                ))
+    orders.sort(key=lambda r: (r.period, r.offer))
+    leases.sort(key=lambda r: (r.start, r.offer))
+    return orders, leases
 
 
 def extract(p: Prepared, outcome, options, started: float, message: str | None = None) -> Result:
@@ -80,33 +125,8 @@ def extract(p: Prepared, outcome, options, started: float, message: str | None =
 
     units = outcome.units
     acc = plan_accounts(p, units)
-    orders, leases = [], []
-    for o in p.offers:
-        for s in o.window:
-            n = units.get((o.id, s), 0)
-            if n <= 0:
-                continue
-            price = o.price_for(n)
-            if o.is_buy:
-                orders.append(Order(
-                    offer=o.id, chip=o.chip, vendor=o.vendor, period=s, month=p.month(s), arrives=s + o.lead_time,
-                    units=n, gpus=n * o.gpus_per_unit, unit_price=price, cost=price * n,
-                ))
-            else:
-                leases.append(Lease(
-                    offer=o.id, chip=o.chip, vendor=o.vendor, start=s, month=p.month(s), first_period=s + o.lead_time,
-                    last_period=s + o.lead_time + o.term - 1, units=n, gpus=n * o.gpus_per_unit,
-                    unit_price=price, cost=price * n * o.term,
-                ))
-    orders.sort(key=lambda r: (r.period, r.offer))
-    leases.sort(key=lambda r: (r.start, r.offer))
-    capex = sum(acc["purchases"].values())
-    lease = sum(acc["lease_bills"].values())
-    power = sum(acc["power"].values())
-    cost = Cost(
-        capex=capex, lease=lease, power=power, fixed=acc["fixed"], residual_credit=acc["residual"],
-        total_cash=capex + lease + power + acc["fixed"], discounted=acc["discounted"],
-    )
+    orders, leases = plan_rows(p, units)
+    cost = cost_of(acc)
     if p.sense == "max_capacity":
         objective = acc["capacity"][p.objective_metric, p.objective_period]
     else:
@@ -121,16 +141,41 @@ def extract(p: Prepared, outcome, options, started: float, message: str | None =
         cost=cost,
         orders=orders,
         leases=leases,
+        expected_cost=objective if p.sense == "min_cost" else None,
         capacity=capacity_rows(p, acc),
         work=work_rows(p, acc),
-        cash=[
-            CashRow(period=t, month=p.month(t), purchases=acc["purchases"][t], lease=acc["lease_bills"][t],
-                    power=acc["power"][t], total=acc["cash"][t], budget=p.budget_per_period.get(t))
-            for t in acc["cash"] if t <= p.T or acc["cash"][t] != 0  # lease bills past T, if any
-        ],
+        cash=cash_rows(p, acc),
+        shortfall=shortfall_rows(p, acc),
         excluded=excluded_rows(p),
         solver=solver_info(outcome.time_s, outcome.mip_gap, options, started, highs_version()),
     )
+
+
+def cost_of(acc: dict) -> Cost:
+    capex = sum(acc["purchases"].values())
+    refunds = sum(acc["refunds"].values())
+    lease = sum(acc["lease_bills"].values())
+    power = sum(acc["power"].values())
+    return Cost(
+        capex=capex, refunds=refunds, lease=lease, power=power, fixed=acc["fixed"], residual_credit=acc["residual"],
+        shortfall=acc["penalty"], total_cash=capex - refunds + lease + power + acc["fixed"],
+        discounted=acc["discounted"],
+    )
+
+
+def cash_rows(p: Prepared, acc: dict) -> list[CashRow]:
+    return [
+        CashRow(period=t, month=p.month(t), purchases=acc["purchases"][t], refunds=acc["refunds"][t],
+                lease=acc["lease_bills"][t], power=acc["power"][t], total=acc["cash"][t],
+                budget=p.budget_per_period.get(t))
+        for t in acc["cash"] if t <= p.T or acc["cash"][t] != 0  # lease bills past T, if any
+    ]
+
+
+def shortfall_rows(p: Prepared, acc: dict) -> list[ShortfallRow]:
+    metric = {r.name: r.metric for r in p.capacity_requirements}
+    return [ShortfallRow(requirement=name, period=t, month=p.month(t), metric=metric[name], amount=u)
+            for (name, t), u in sorted(acc["shortfall"].items(), key=lambda x: (x[0][1], x[0][0]))]
 
 
 def capacity_rows(p: Prepared, acc: dict) -> list[CapacityRow]:

@@ -25,7 +25,7 @@ class PreparedOffer:
     chip: str
     kind: str  # buy | lease
     gpus_per_unit: int
-    lead_time: int
+    lead_time: int  # the longest L(t) over the window (for messages; arrivals use `lead`)
     term: int  # 1 for buy offers (unused)
     window: list[int]  # periods W(o) in which an order/start may be placed
     perf: dict[str, float]  # perf[o, m] per unit, only metrics > 0
@@ -40,10 +40,42 @@ class PreparedOffer:
     order_bound: int  # a finite upper bound on one order/start, for binaries (see order_bounds)
     bound_from_data: bool  # True when order_bound comes from caps or budgets, not a heuristic
     vendor: str | None = None  # the chip's vendor, carried to the result for quotes
+    # MODEL.md section 7, per placement period s of the window: L(s), f(s), and for a buy
+    # order whether it is delivered (not blocked at arrival); lease periods that are void
+    lead: dict[int, int] = field(default_factory=dict)
+    factor: dict[int, float] = field(default_factory=dict)
+    delivered: dict[int, bool] = field(default_factory=dict)
+    void: frozenset[int] = frozenset()  # periods (also past T) in which a lease gives nothing and bills nothing
+    cancel_refund: float = 1.0
 
     @property
     def is_buy(self) -> bool:
         return self.kind == "buy"
+
+    def arrival(self, s: int) -> int:
+        """s + L(s): the first period an order/start placed in s is available."""
+        return s + self.lead.get(s, self.lead_time)
+
+    def is_delivered(self, s: int) -> bool:
+        return self.delivered.get(s, True)
+
+    def active(self, s: int, T: int) -> range:
+        """Periods in which an order/start placed in s is in service, before voids (leases:
+        the whole term, also past T; buys: arrival to T, none when cancelled)."""
+        first = self.arrival(s)
+        if self.is_buy:
+            return range(first, T + 1) if self.is_delivered(s) else range(0)
+        return range(first, first + self.term)
+
+    def billed(self, s: int) -> list[int]:
+        """A lease start's billed periods: its active periods that are not void."""
+        return [t for t in range(self.arrival(s), self.arrival(s) + self.term) if t not in self.void]
+
+    @property
+    def time_varying(self) -> bool:
+        """Uses section 7 (lead time or price schedules, cancellations, void lease periods)."""
+        return (len(set(self.lead.values())) > 1 or any(f != 1 for f in self.factor.values())
+                or not all(self.delivered.values()) or bool(self.void))
 
     @property
     def needs_order_bound(self) -> bool:
@@ -76,6 +108,7 @@ class CapacityRequirement:
     name: str  # requirement id or its index, e.g. "train" or "requirements[0]"
     metric: str
     required: dict[int, float]  # period -> capacity, only where the schedule applies
+    shortfall_price: float | None = None  # MODEL.md section 7: unmet capacity at this price
 
 
 @dataclass
@@ -134,7 +167,7 @@ class Prepared:
         last = self.T
         for o in self.offers:
             if o.kind == "lease" and o.window:
-                last = max(last, o.window[-1] + o.lead_time + o.term - 1)
+                last = max(last, max(o.arrival(s) for s in o.window) + o.term - 1)
         return last
 
     def offer(self, offer_id: str) -> PreparedOffer:
@@ -177,11 +210,31 @@ def fx_rate(instance: Instance, offer: Offer) -> float:
     return instance.fx[currency]
 
 
-def order_window(instance: Instance, offer: Offer) -> list[int]:
-    """W(o) = [available_from, min(available_until, T - L)]."""
+def order_window(instance: Instance, offer: Offer, eligible: dict[int, bool] | None = None) -> list[int]:
+    """W(o) = {t : available_from <= t <= available_until, t + L(t) <= T, E(o,t)} (MODEL.md
+    section 7; with a constant lead time and regime, [available_from, min(available_until, T - L)])."""
     T = instance.T
     until = offer.available_until if offer.available_until is not None else T
-    return list(range(offer.available_from, min(until, T - offer.lead_time) + 1))
+    return [t for t in range(offer.available_from, min(until, T) + 1)
+            if t + offer.lead_time_at(t) <= T and (eligible is None or eligible[t])]
+
+
+def eligibility(instance: Instance, offer: Offer):
+    """E(o,t) for t = 1..T (MODEL.md section 7: section 4 under the regime in force in t), and
+    the decision of the first period that blocks it (None when no period does)."""
+    from optimizer.compliance import offer_decision
+
+    by_regime = {}
+    eligible, blocking = {}, None
+    for t in range(1, instance.T + 1):
+        regime = instance.compliance.regime_in(t)
+        if regime not in by_regime:
+            by_regime[regime] = offer_decision(instance, offer, regime)
+        decision = by_regime[regime]
+        eligible[t] = not decision.blocked
+        if decision.blocked and blocking is None:
+            blocking = decision
+    return eligible, blocking
 
 
 def policy_selects(instance: Instance, select: dict, offer: Offer) -> bool:
@@ -211,20 +264,25 @@ def policy_selects(instance: Instance, select: dict, offer: Offer) -> bool:
 
 def prepare(instance: Instance) -> Prepared:
     """Instance -> Prepared: eligibility, windows, money, schedules, scales."""
-    from optimizer.compliance import offer_decision
-
     T = instance.T
     offers: list[PreparedOffer] = []
     excluded: list[tuple[str, str, str | None]] = []
     for offer in instance.offers:
-        decision = offer_decision(instance, offer)
-        if decision.blocked:
-            excluded.append((offer.id, decision.reason, decision.rule))
+        eligible, blocking = eligibility(instance, offer)
+        if blocking is not None and not any(eligible.values()):
+            excluded.append((offer.id, blocking.reason, blocking.rule))
             continue
-        window = order_window(instance, offer)
+        window = order_window(instance, offer, eligible)
         if not window:
-            excluded.append((offer.id, _no_window_reason(instance, offer), None))
+            excluded.append((offer.id, _no_window_reason(instance, offer, blocking), None))
             continue
+        lead = {s: offer.lead_time_at(s) for s in window}
+        delivered, void = {}, frozenset()
+        if offer.kind == "buy":
+            delivered = {s: eligible[s + lead[s]] for s in window}  # only the regime at arrival decides
+        else:
+            last = max(s + lead[s] for s in window) + offer.term - 1
+            void = frozenset(t for t in range(1, last + 1) if not eligible[min(t, T)])
         rate = fx_rate(instance, offer)
         chip = instance.chip(offer.chip)
         power_kw = 0.0
@@ -236,7 +294,7 @@ def prepare(instance: Instance) -> Prepared:
                 chip=offer.chip,
                 kind=offer.kind,
                 gpus_per_unit=offer.gpus_per_unit,
-                lead_time=offer.lead_time,
+                lead_time=max(lead.values()),
                 term=offer.term if offer.kind == "lease" else 1,
                 window=window,
                 perf={m: v for m, v in unit_performance(instance, offer).items() if v > 0},
@@ -251,6 +309,11 @@ def prepare(instance: Instance) -> Prepared:
                 order_bound=0,
                 bound_from_data=False,
                 vendor=chip.vendor,
+                lead=lead,
+                factor={s: offer.price_factor_at(s) for s in window},
+                delivered=delivered,
+                void=void,
+                cancel_refund=offer.cancel_refund if offer.kind == "buy" else 0.0,
             )
         )
 
@@ -296,12 +359,17 @@ def prepare(instance: Instance) -> Prepared:
     return prepared
 
 
-def _no_window_reason(instance: Instance, offer: Offer) -> str:
+def _no_window_reason(instance: Instance, offer: Offer, blocking=None) -> str:
     T = instance.T
     until = offer.available_until if offer.available_until is not None else T
     if until < offer.available_from:
         return (f"cannot be ordered: available_until {until} is before available_from "
                 f"{offer.available_from}")
+    if isinstance(offer.lead_time, dict) or blocking is not None:
+        why = "lead times " + ", ".join(f"{offer.lead_time_at(t)} in {t}" for t in range(offer.available_from, min(until, T) + 1))
+        if blocking is not None:
+            why += f"; {blocking.reason} in some periods"
+        return f"cannot arrive within the horizon: no period in which an order could be placed and arrive by T={T} ({why})"
     latest = T - offer.lead_time
     return (
         f"cannot arrive within the horizon: lead time {offer.lead_time}, first order in period "
@@ -324,7 +392,7 @@ def _requirements(instance: Instance) -> tuple[list[CapacityRequirement], list[W
     for i, req in enumerate(instance.requirements):
         name = req.id or f"requirements[{i}]"
         if req.schedule is not None:
-            capacity.append(CapacityRequirement(name, req.metric, _per_period(req.schedule, T)))
+            capacity.append(CapacityRequirement(name, req.metric, _per_period(req.schedule, T), req.shortfall_price))
         else:
             work.append(
                 WorkRequirement(
@@ -396,6 +464,7 @@ def _choose_scales(prepared: Prepared) -> None:
     """
     energy = prepared.pue * prepared.hours_per_period * prepared.energy_price
     amounts = [o.unit_price for o in prepared.offers] + [p for o in prepared.offers for _, p in o.price_breaks]
+    amounts += [o.unit_price * f for o in prepared.offers for f in set(o.factor.values()) if f != 1]
     amounts += [o.fixed_cost for o in prepared.offers] + [o.power_kw * energy for o in prepared.offers]
     amounts = [a for a in amounts if a > 0]
     prepared.money_scale = math.sqrt(min(amounts) * max(amounts)) if amounts else 1.0

@@ -229,6 +229,8 @@ def unmeetable(p: Prepared) -> list[str]:
     """Requirements no eligible offer can contribute to: infeasible before any solve."""
     out = []
     for req in p.capacity_requirements:
+        if req.shortfall_price is not None:
+            continue  # may stay unmet, at its price
         if any(v > 0 for v in req.required.values()) and not any(req.metric in o.perf for o in p.offers):
             first = min(t for t, v in req.required.items() if v > 0)
             out.append(f"{req.name}: no eligible offer provides {req.metric} (required from period {first})")
