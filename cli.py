@@ -82,9 +82,12 @@ def solve(
     gap: GapOpt = 0.0,  # proven optimal by default; 1e-4 is faster on large instances
     time_limit: TimeOpt = None,
     threads: ThreadsOpt = 1,
+    scenario: Annotated[Optional[str], typer.Option("--scenario", help="Also show this scenario's own plan.")] = None,
 ) -> None:
     """Find the cheapest buy-and-lease plan (or the largest capacity) for an instance."""
     inst = load_or_exit(instance, set_)
+    if scenario is not None and scenario not in [s.name for s in inst.scenarios]:
+        fail_input([f"--scenario: no scenario {scenario!r} (known: {', '.join(s.name for s in inst.scenarios) or 'none'})"])
     from optimizer.planning.solve import SolveOptions, solve_instance
 
     if output is not None and not (output.parent.exists() if str(output.parent) else True):
@@ -103,7 +106,7 @@ def solve(
     else:
         from optimizer.output.report import print_report
 
-        print_report(result, _console())
+        print_report(result, _console(), scenario)
         if result.diagnosis:
             from optimizer.analysis.diagnose import print_diagnosis
 

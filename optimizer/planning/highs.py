@@ -150,12 +150,21 @@ def run_highs(model, options: SolveOptions, time_limit: float | None, solver=Non
     if outcome.has_plan:
         results.solution_loader.load_vars()
         outcome.objective_scaled = results.best_feasible_objective
-        outcome.units = {idx: int(round(v.value or 0)) for idx, v in model.units.items()}
+        outcome.units = plan_units(model)
         if status == "optimal":
             outcome.mip_gap = 0.0 if info is None else max(0.0, float(info.mip_gap)) if info.mip_gap < 1e30 else 0.0
         else:
             outcome.mip_gap = float(info.mip_gap) if info is not None and info.mip_gap < 1e30 else None
     return outcome
+
+
+def plan_units(model) -> dict:
+    """The integer plan in the model's variables: {(offer, period): n}, or for an extensive
+    form (a Block per scenario) {(scenario, offer, period): n}."""
+    if model.component("units") is not None:
+        return {idx: int(round(v.value or 0)) for idx, v in model.units.items()}
+    return {(s, *idx): int(round(v.value or 0))
+            for s, block in model.scenario.items() for idx, v in block.units.items()}
 
 
 def _run_fresh(model, options: SolveOptions, time_limit: float | None, warm_start: bool) -> Outcome:
@@ -198,7 +207,7 @@ def _run_fresh(model, options: SolveOptions, time_limit: float | None, warm_star
             if not v.fixed:
                 v.set_value(float(x), skip_validation=True)
         outcome.objective_scaled = info.objective_function_value
-        outcome.units = {idx: int(round(v.value or 0)) for idx, v in model.units.items()}
+        outcome.units = plan_units(model)
         gap = float(info.mip_gap) if info.mip_gap < 1e30 else None
         outcome.mip_gap = max(0.0, gap or 0.0) if name == "optimal" else gap
     return outcome
@@ -252,7 +261,7 @@ def _empty_model_outcome(model, run_time: float) -> Outcome:
             return Outcome(status="infeasible", has_plan=False, time_s=run_time)
     objective = next(model.component_data_objects(pyo.Objective, active=True))
     return Outcome(status="optimal", has_plan=True, time_s=run_time, mip_gap=0.0,
-                   units={idx: 0 for idx in model.units}, objective_scaled=pyo.value(objective))
+                   units=plan_units(model), objective_scaled=pyo.value(objective))
 
 
 def compile_to_highs(model, highs=None):

@@ -450,6 +450,19 @@ def order_bounds(prepared: Prepared) -> None:
         o.order_bound, o.bound_from_data = 4 * max(needed, largest_break), False
 
 
+def money_scale(prepared: list[Prepared]) -> float:
+    """The geometric middle of the smallest and largest amounts one decision moves, over one
+    prepared instance or every scenario of one (which share one objective, so one scale)."""
+    amounts = []
+    for p in prepared:
+        energy = p.pue * p.hours_per_period * p.energy_price
+        amounts += [o.unit_price for o in p.offers] + [b for o in p.offers for _, b in o.price_breaks]
+        amounts += [o.unit_price * f for o in p.offers for f in set(o.factor.values()) if f != 1]
+        amounts += [o.fixed_cost for o in p.offers] + [o.power_kw * energy for o in p.offers]
+    amounts = [a for a in amounts if a > 0]
+    return math.sqrt(min(amounts) * max(amounts)) if amounts else 1.0
+
+
 def _choose_scales(prepared: Prepared) -> None:
     """Scale factors so that HiGHS sees coefficients near 1.
 
@@ -462,12 +475,7 @@ def _choose_scales(prepared: Prepared) -> None:
     expressed in TFLOPS-periods (1e23 / (1e12 * 3600 * 730) ~ 3.8e4), then scaled like its metric.
     Reported values are recomputed from the integer plan in original units, never unscaled.
     """
-    energy = prepared.pue * prepared.hours_per_period * prepared.energy_price
-    amounts = [o.unit_price for o in prepared.offers] + [p for o in prepared.offers for _, p in o.price_breaks]
-    amounts += [o.unit_price * f for o in prepared.offers for f in set(o.factor.values()) if f != 1]
-    amounts += [o.fixed_cost for o in prepared.offers] + [o.power_kw * energy for o in prepared.offers]
-    amounts = [a for a in amounts if a > 0]
-    prepared.money_scale = math.sqrt(min(amounts) * max(amounts)) if amounts else 1.0
+    prepared.money_scale = money_scale([prepared])
     for m in METRICS:
         values = [o.perf[m] for o in prepared.offers if m in o.perf]
         prepared.metric_scale[m] = max(values, default=1.0)

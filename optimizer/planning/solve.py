@@ -56,6 +56,10 @@ class Planner:
 
         options = self.options
         started = time.perf_counter()
+        if instance.scenarios:  # MODEL.md section 8: the extensive form
+            from optimizer.planning.scenarios import solve_scenarios
+
+            return solve_scenarios(instance, options, started)
         prepared = self.prepared = prepare(instance)
         unmet = unmeetable(prepared)
         if unmet:
