@@ -873,6 +873,37 @@ def tornado_command(
     raise typer.Exit(EXIT_OK if base_obj is not None else EXIT_NO_PLAN)
 
 
+# --------------------------------------------------------------------------- hedge
+
+
+@app.command("hedge")
+def hedge_command(
+    instance: InstanceArg,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the numbers as JSON to stdout.")] = False,
+    plan_for: Annotated[Optional[str], typer.Option("--plan-for", help="Scenario of the naive plan; default the most probable.")] = None,
+    set_: SetOpt = None,
+    gap: GapOpt = 0.0,
+    time_limit: TimeOpt = None,
+    threads: ThreadsOpt = 1,
+) -> None:
+    """What the hedge is worth: the scenario plan (RP), wait-and-see and EVPI, the naive plan and VSS."""
+    from models.errors import InputError
+    from optimizer.analysis.hedge import hedge
+    from optimizer.output.hedge_view import print_hedge
+    from optimizer.planning.solve import SolveOptions
+
+    inst = load_or_exit(instance, set_)
+    try:
+        h = hedge(inst, SolveOptions(gap=gap, time_limit=time_limit, threads=threads), plan_for)
+    except InputError as exc:
+        fail_input(exc.messages, exc.source)
+    if json_out:
+        sys.stdout.write(h.model_dump_json(indent=2) + "\n")
+    else:
+        print_hedge(h, _console())
+    raise typer.Exit(EXIT_OK if h.rp is not None else EXIT_NO_PLAN)
+
+
 # --------------------------------------------------------------------------- entry point
 
 

@@ -163,6 +163,9 @@ def order_units(m, p: Prepared) -> None:
         return (0, p.offer(o).max_per_period)
 
     m.units = pyo.Var(m.ORDER_SLOTS, domain=pyo.NonNegativeIntegers, bounds=bounds)
+    for (o, t), n in p.fixed.items():  # decisions already taken (solve.fix_decisions)
+        if (o, t) in m.units:
+            m.units[o, t].fix(n)
 
 
 def count_units_in_service(m, p: Prepared) -> None:

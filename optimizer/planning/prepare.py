@@ -161,6 +161,8 @@ class Prepared:
     metrics: list[str]  # metrics reported: required, constrained by policy, or maximised
     money_scale: float = 1.0  # money is divided by this inside the solver
     metric_scale: dict[str, float] = field(default_factory=dict)
+    # decisions taken already: (offer, period) -> units, fixed in the model (plan hedge's naive plan)
+    fixed: dict[tuple[str, int], int] = field(default_factory=dict)
 
     @property
     def last_billed_period(self) -> int:

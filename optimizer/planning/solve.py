@@ -51,7 +51,9 @@ class Planner:
         self.prepared: Prepared | None = None  # of the last solve, for callers that report on it
         self.built = self.updated = 0  # models built / updated in place, for benchmarks
 
-    def solve(self, instance: Instance) -> Result:
+    def solve(self, instance: Instance, fixed: dict[tuple[str, int], int] | None = None) -> Result:
+        """The plan of `instance`; with `fixed`, those decisions {(offer, period): units} are
+        taken already and only the others are optimised."""
         from optimizer.planning.extract import extract, no_plan
 
         options = self.options
@@ -62,6 +64,8 @@ class Planner:
             return solve_scenarios(instance, options, started)
         prepared = self.prepared = prepare(instance)
         unmet = unmeetable(prepared)
+        if fixed:
+            unmet += fix_decisions(prepared, fixed)
         if unmet:
             return no_plan(prepared, "infeasible", "; ".join(unmet), options, 0.0, started)
         outcome, model, message = _solve_prepared(prepared, options, started, planner=self)
@@ -227,6 +231,21 @@ def _infeasible_or_unbounded(p: Prepared, model, options: SolveOptions, started:
     if probe.has_plan:
         return "unbounded", f"{p.objective_metric} in period {p.objective_period} can grow without limit (no cap or budget binds it)"
     return "infeasible", "no plan meets every requirement within the caps, budgets and policies"
+
+
+def fix_decisions(p: Prepared, fixed: dict[tuple[str, int], int]) -> list[str]:
+    """Take `fixed` decisions as given; what cannot be placed in this instance is returned."""
+    out = []
+    for (o, t), n in sorted(fixed.items(), key=lambda x: (x[0][1], x[0][0])):
+        offer = next((x for x in p.offers if x.id == o), None)
+        if n > 0 and (offer is None or t not in offer.window):
+            out.append(f"{n} units of {o} in period {t} cannot be placed here (not orderable then)")
+            continue
+        if offer is not None and t in offer.window:
+            p.fixed[o, t] = n
+            if offer.needs_order_bound and n > offer.order_bound:
+                offer.order_bound = n
+    return out
 
 
 def unmeetable(p: Prepared) -> list[str]:
