@@ -59,8 +59,12 @@ class Planner:
         options = self.options
         started = time.perf_counter()
         if instance.scenarios:  # MODEL.md section 8: the extensive form
+            from models.scenarios import scenario_instances
             from optimizer.planning.scenarios import solve_scenarios
 
+            # callers that report on the plan (sweep rows) read the now-decisions, which every
+            # scenario shares: the first scenario's data describes their offers
+            self.prepared = prepare(scenario_instances(instance)[0].instance)
             return solve_scenarios(instance, options, started)
         prepared = self.prepared = prepare(instance)
         unmet = unmeetable(prepared)
