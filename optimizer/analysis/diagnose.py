@@ -503,11 +503,46 @@ def lp_iis(p: Prepared, time_limit: float | None, threads: int = 1) -> list[Diag
 # --------------------------------------------------------------------------- all together
 
 
+def diagnose_scenarios(instance: Instance, options, time_limit: float | None) -> list[Diagnosis]:
+    """MODEL.md section 8: which scenario has no plan and why (each diagnosed alone); when every
+    scenario has a plan alone, acting alike until they are told apart is what fails."""
+    from models.scenarios import scenario_instances
+    from optimizer.planning.solve import solve_instance
+
+    started = time.perf_counter()
+    found: list[Diagnosis] = []
+    scenarios = scenario_instances(instance)
+    for s in scenarios:
+        left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
+        alone = solve_instance(s.instance, dataclass_replace(options, time_limit=left))
+        if alone.status != "infeasible":
+            continue
+        found.append(Diagnosis(kind="cause", constraint=f"scenarios.{s.name}",
+                               action=f"scenario {s.name} has no plan even on its own:"))
+        for d in diagnose(s.instance, options, None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))):
+            found.append(d.model_copy(update={"action": f"{s.name}: {d.action}"}))
+    if not found:
+        now = min(s.known for s in scenarios)
+        found.append(Diagnosis(kind="cause", constraint="decide_alike_until_known", periods=list(range(1, now)),
+                               action=("every scenario has a plan on its own, but no single set of orders and leases"
+                                       f" before period {now} (when the first scenario is told apart) fits them all:"
+                                       " move a `known` earlier, or relax the scenario that needs the most early capacity")))
+    return found
+
+
+def dataclass_replace(options, **changes):
+    import dataclasses
+
+    return dataclasses.replace(options, **changes)
+
+
 def diagnose(instance: Instance, options=None, time_limit: float | None = None) -> list[Diagnosis]:
     """Why `instance` has no plan, and the smallest relaxations that give one (module docstring)."""
     from optimizer.planning.solve import SolveOptions
 
     options = options or SolveOptions()
+    if instance.scenarios:
+        return diagnose_scenarios(instance, options, time_limit)
     started = time.perf_counter()
 
     def remaining(share: float) -> float | None:
