@@ -1,0 +1,100 @@
+"""Bad input of MODEL.md sections 7-8: exit 2 and a message naming the place, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cli import app
+
+runner = CliRunner()
+
+BASE = {
+    "name": "v2-input",
+    "horizon": {"periods": 3},
+    "chips": [{"id": "X", "bf16_tflops": 100}],
+    "offers": [{"id": "A", "chip": "X", "kind": "buy", "unit_price": 3},
+               {"id": "L", "chip": "X", "kind": "lease", "unit_price": 2}],
+    "requirements": [{"id": "need", "metric": "bf16_tflops", "schedule": 100}],
+}
+
+
+def validate(tmp_path, **changes):
+    data = {**BASE, **changes}
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return runner.invoke(app, ["validate", str(path)])
+
+
+def two(**second):
+    return [{"name": "a", "probability": 0.5}, {"name": "b", "probability": 0.5, **second}]
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"scenarios": two(set={"offers.A.unit_price": -1})}, "scenarios[1].set.offers.A.unit_price: must be >= 0"),
+    ({"scenarios": two(set={"offers.NOPE.unit_price": 1})}, "scenarios[1].set.offers.NOPE.unit_price: no item 'NOPE'"),
+    ({"scenarios": two(set={"offers.A.unit_prize": 1})}, "scenarios[1].set.offers.A.unit_prize: unknown key"),
+    ({"scenarios": [{"name": "a", "probability": 0.7}, {"name": "b", "probability": 0.5}]},
+     "scenarios: probabilities sum to 1.2, not 1"),
+    ({"scenarios": [{"name": "a", "probability": 0.7}, {"name": "b"}, {"name": "c"}]},
+     "scenarios: 2 scenarios leave out their probability"),
+    ({"scenarios": two(known=5)}, "scenarios[1].known: period 5 is outside 1..T+1 = 1..4"),
+    ({"scenarios": two(), "objective": {"sense": "max_capacity"}}, "scenarios: scenarios need objective.sense min_cost"),
+    ({"scenarios": [{"name": "a", "probability": 0.5}, {"name": "a", "probability": 0.5}]},
+     "scenarios[1].name: duplicate name 'a'"),
+    ({"scenarios": two(set={"risk.measure": "worst"})}, "scenarios[1].set.risk.measure: a scenario may not change `risk`"),
+    ({"scenarios": two(set={"offers": [{"id": "A", "chip": "X", "kind": "buy", "unit_price": 3}]})},
+     "scenarios[1].set: a scenario may not add or remove offers"),
+    ({"risk": {"measure": "cvar", "alpha": 1}}, "risk.alpha: must be < 1"),
+    ({"compliance": {"regime": {1: "none", 4: "us-2022-10"}}, "buyer": {"country": "CN"}},
+     "compliance.regime.4: period 4 is outside the horizon 1..3"),
+    ({"compliance": {"regime": {1: "us-1999"}}}, "compliance.regime: unknown regime 'us-1999'"),
+])
+def test_v2_errors_name_their_place(tmp_path, changes, expected):
+    result = validate(tmp_path, **changes)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("offer_changes, expected", [
+    ({"lead_time": {1: -1}}, "offers[0].lead_time.1: must be >= 0"),
+    ({"lead_time": {7: 1}}, "offers[0].lead_time.7: period 7 is outside the horizon 1..3"),
+    ({"price_factor": {2: -0.5}}, "offers[0].price_factor.2: must be >= 0"),
+    ({"cancel_refund": 1.5}, "offers[0].cancel_refund: must be <= 1"),
+])
+def test_v2_offer_errors(tmp_path, offer_changes, expected):
+    offers = [{**BASE["offers"][0], **offer_changes}, BASE["offers"][1]]
+    result = validate(tmp_path, offers=offers)
+    assert result.exit_code == 2 and expected in result.output, result.output
+
+
+def test_shortfall_only_on_capacity_requirements_of_min_cost(tmp_path):
+    work = {"metric": "bf16_tflops", "work_flop": 1e18, "shortfall_price": 1}
+    result = validate(tmp_path, requirements=[work])
+    assert result.exit_code == 2 and "requirements[0].shortfall_price: only on a capacity requirement" in result.output
+    req = {**BASE["requirements"][0], "shortfall_price": 1}
+    result = validate(tmp_path, requirements=[req], objective={"sense": "max_capacity"})
+    assert result.exit_code == 2 and "requirements[0].shortfall_price: only in a min_cost instance" in result.output
+
+
+def test_valid_v2_instance_and_both_outcomes(tmp_path):
+    # the same rules, kept: each is accepted
+    result = validate(tmp_path, scenarios=[{"name": "a", "probability": 0.3},
+                                           {"name": "b", "known": 4, "set": {"offers.A.unit_price": 5,
+                                                                              "offers.A.lead_time": None}}],
+                      risk={"measure": "cvar", "alpha": 0.5, "weight": 0.3})
+    assert result.exit_code == 0, result.output
+
+
+def test_null_removes_a_key_so_its_default_applies():
+    # MODEL.md section 8: `null` removes the key; lead_time {1: 2} removed -> 0 (default)
+    from models.loading import validate as check
+    from models.scenarios import scenario_instances
+
+    data = {**BASE, "offers": [{**BASE["offers"][0], "lead_time": {1: 2}}, BASE["offers"][1]],
+            "scenarios": [{"name": "a"}, {"name": "b", "probability": 0.25, "set": {"offers.A.lead_time": None}}]}
+    a, b = scenario_instances(check(data))
+    assert a.probability == 0.75 and b.probability == 0.25 and a.known == 4
+    assert a.instance.offers[0].lead_time_at(1) == 2 and b.instance.offers[0].lead_time_at(1) == 0
