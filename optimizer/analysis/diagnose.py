@@ -264,7 +264,7 @@ def build_elastic(p: Prepared, set_aside_capacity: set, set_aside_work: set):
     Returns (model, relaxables); `model.elastic_slack[k]` belongs to `relaxables[k]`. Rows set
     aside (explained from the data alone) are deactivated.
     """
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     from optimizer.planning.build import build_model
 

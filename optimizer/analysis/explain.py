@@ -216,7 +216,7 @@ def binding_rules(p: Prepared, units: dict) -> list[Binding]:
 
 def _fix_on_off(m, p: Prepared, units: dict) -> None:
     """Fix every binary at the plan's value; unit counts become continuous (module docstring)."""
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     def fix(var, on: bool) -> None:
         var.domain = pyo.UnitInterval  # a fixed integer column would still make HiGHS solve a MIP
@@ -270,7 +270,7 @@ def _step(kind: str, metric: str | None, magnitude: float) -> tuple[float, str]:
 def marginal_values(p: Prepared, units: dict, time_limit: float | None,
                     threads: int = 1) -> tuple[list[MarginalValue], list[str]]:
     """Duals of the pricing LP as 'one more X costs Y', grouped over periods with equal values."""
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     from optimizer.planning.build import capacity
     from optimizer.planning.extract import plan_accounts
@@ -415,7 +415,7 @@ class PriceProbe:
     """One built model whose offer prices move (`price[o, k]` Params); every solve reuses it."""
 
     def __init__(self, p: Prepared, units: dict, options, deadline: float | None):
-        import pyomo.environ as pyo
+        import pyomo.core as pyo
 
         from optimizer.planning.build import build_model
 

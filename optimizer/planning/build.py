@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 
-import pyomo.environ as pyo
+import pyomo.core as pyo  # not pyomo.environ: its solver plugins cost ~0.1 s of start-up
 
 from optimizer.planning.prepare import Prepared, PreparedOffer
 

@@ -251,7 +251,7 @@ def _stop_on_ctrl_c(get_highs):
 
 def _empty_model_outcome(model, run_time: float) -> Outcome:
     """HiGHS got no columns (every decision fixed at 0 by its bounds): check the zero plan here."""
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     for var in model.component_data_objects(pyo.Var):
         var.set_value(0, skip_validation=True)
@@ -274,7 +274,7 @@ def compile_to_highs(model, highs=None):
     """
     import highspy
     import numpy as np
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
     from pyomo.repn.linear import LinearRepnVisitor
     from pyomo.repn.util import OrderedVarRecorder
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from models.instance import Instance
 from models.result import Cost, Excluded, Result, RiskInfo, ScenarioResult

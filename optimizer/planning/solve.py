@@ -220,7 +220,7 @@ def _solve_once(p: Prepared, options: SolveOptions, started: float, planner: Pla
 def _infeasible_or_unbounded(p: Prepared, model, options: SolveOptions, started: float,
                              planner: Planner | None = None) -> tuple[str, str]:
     """HiGHS may not tell the two apart; a plan with any objective settles it."""
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     if p.sense == "min_cost":
         # cost is bounded below (every price >= 0, residual credit <= purchase cost)
