@@ -83,9 +83,14 @@ def solve(
     time_limit: TimeOpt = None,
     threads: ThreadsOpt = 1,
     scenario: Annotated[Optional[str], typer.Option("--scenario", help="Also show this scenario's own plan.")] = None,
+    diagnose_depth: Annotated[str, typer.Option("--diagnose", help="Without a plan: quick (causes from the data and one"
+                                                " relaxation, <= 2 s), full (also lowered requirements and the conflicting"
+                                                " rules) or none.")] = "quick",
 ) -> None:
     """Find the cheapest buy-and-lease plan (or the largest capacity) for an instance."""
     inst = load_or_exit(instance, set_)
+    if diagnose_depth not in ("quick", "full", "none"):
+        fail_input([f"--diagnose: expected quick, full or none, got {diagnose_depth!r}"])
     if scenario is not None and scenario not in [s.name for s in inst.scenarios]:
         fail_input([f"--scenario: no scenario {scenario!r} (known: {', '.join(s.name for s in inst.scenarios) or 'none'})"])
     from optimizer.planning.solve import SolveOptions, solve_instance
@@ -93,11 +98,11 @@ def solve(
     if output is not None and not (output.parent.exists() if str(output.parent) else True):
         fail_input([f"-o {output}: folder {output.parent} does not exist"])
     result = solve_instance(inst, SolveOptions(gap=gap, time_limit=time_limit, threads=threads))
-    if result.status == "infeasible":  # say why and what it would take, within what is left of --time-limit
+    if result.status == "infeasible" and diagnose_depth != "none":  # why, and what it would take
         from optimizer.analysis.diagnose import diagnose
 
         left = None if time_limit is None else max(0.0, time_limit - (result.solver.wall_time_s or 0.0))
-        result.diagnosis = diagnose(inst, SolveOptions(gap=gap, threads=threads), left)
+        result.diagnosis = diagnose(inst, SolveOptions(gap=gap, threads=threads), left, depth=diagnose_depth)
     text = result.model_dump_json(indent=2)
     if output is not None:
         write_atomic(output, text + "\n")

@@ -141,10 +141,11 @@ def row_subject(p: Prepared, family: str, index) -> tuple[str, int | None]:
 
 
 def can_serve(o: PreparedOffer, t: int) -> bool:
-    """Can any order or start of this offer be in service in period t?"""
+    """Can any order or start of this offer be in service in period t? (lead times by placement
+    period, cancelled deliveries and void lease periods of MODEL.md section 7 included)"""
     if o.is_buy:
-        return o.window[0] + o.lead_time <= t
-    return any(s + o.lead_time <= t <= s + o.lead_time + o.term - 1 for s in o.window)
+        return any(o.is_delivered(s) and o.arrival(s) <= t for s in o.window)
+    return t not in o.void and any(o.arrival(s) <= t < o.arrival(s) + o.term for s in o.window)
 
 
 def _providers_out(instance: Instance, p: Prepared, metric: str) -> list[str]:
@@ -162,12 +163,13 @@ def _providers_out(instance: Instance, p: Prepared, metric: str) -> list[str]:
 
 
 def _why_not_yet(o: PreparedOffer) -> str:
+    first_lead = o.lead.get(o.window[0], o.lead_time)
     if o.window[0] > 1:
-        return f"{o.id} orderable from period {o.window[0]}, lead time {o.lead_time}"
-    if o.is_buy or o.lead_time:
-        return f"lead time {o.lead_time} for {o.id}"
-    last = o.window[-1] + o.lead_time + o.term - 1
-    return f"{o.id} in service only in periods {o.window[0] + o.lead_time}-{last}"
+        return f"{o.id} orderable from period {o.window[0]}, lead time {first_lead}"
+    if o.is_buy or first_lead:
+        return f"lead time {first_lead} for {o.id}"
+    last = max(o.arrival(s) for s in o.window) + o.term - 1
+    return f"{o.id} in service only in periods {o.arrival(o.window[0])}-{last}"
 
 
 def structural_causes(instance: Instance, p: Prepared) -> tuple[list[Diagnosis], set, set]:
@@ -222,6 +224,65 @@ def structural_causes(instance: Instance, p: Prepared) -> tuple[list[Diagnosis],
             amount=req.work_flop, unit="FLOP", action=text,
         ))
     return found, cap_rows, work_rows
+
+
+def policy_and_budget_causes(p: Prepared) -> list[Diagnosis]:
+    """Causes readable from the data: a policy whose minimum share selects nothing that can serve
+    when its metric is needed, and a total budget below the cheapest way to meet one period."""
+    found = []
+    needed = {}  # metric -> first period a capacity requirement asks for it
+    for req in p.capacity_requirements:
+        for t, v in sorted(req.required.items()):
+            if v > 0 and req.shortfall_price is None:
+                needed[req.metric] = min(needed.get(req.metric, t), t)
+                break
+    for pol in p.policies:
+        if not pol.min_share or pol.metric not in needed:
+            continue
+        t = needed[pol.metric]
+        selected = [p.offer(o) for o in pol.offers if pol.metric in p.offer(o).perf]
+        if not selected:
+            found.append(Diagnosis(
+                kind="cause", constraint=f"policy {pol.name}", periods=[t],
+                action=f"policy {pol.name} needs at least {pol.min_share:.0%} of {METRIC_LABEL[pol.metric]} from"
+                       f" offers it selects, but it selects no eligible offer that provides {METRIC_LABEL[pol.metric]};"
+                       " widen its `select` or lower its min_share"))
+        elif not any(can_serve(o, t) for o in selected):
+            found.append(Diagnosis(
+                kind="cause", constraint=f"policy {pol.name}", periods=[t],
+                action=f"policy {pol.name} needs at least {pol.min_share:.0%} of {METRIC_LABEL[pol.metric]} from period"
+                       f" {t}, but nothing it selects can be in service then ({', '.join(_why_not_yet(o) for o in selected)})"))
+    if p.budget_total is not None:
+        for req in p.capacity_requirements:
+            if req.shortfall_price is not None:
+                continue
+            for t, v in sorted(req.required.items()):
+                if v <= 0:
+                    continue
+                cheapest = _cheapest_cover(p, req.metric, t, v)
+                if cheapest is not None and cheapest > p.budget_total * (1 + 1e-9):
+                    found.append(Diagnosis(
+                        kind="cause", constraint=f"budget.total ({fmt_money(p.budget_total, p.currency)})",
+                        periods=[t], amount=cheapest - p.budget_total, unit=p.currency,
+                        action=f"budget.total {fmt_money(p.budget_total, p.currency)} is below the cheapest way to"
+                               f" meet requirement {req.name} in period {t} alone ({fmt_money(cheapest, p.currency)}"
+                               f" or more): raise it by at least {fmt_money(cheapest - p.budget_total, p.currency)}"))
+                break
+    return found
+
+
+def _cheapest_cover(p: Prepared, metric: str, t: int, required: float) -> float | None:
+    """A lower bound on the cash that meeting `required` of `metric` in period t takes: the
+    cheapest price per unit of metric of any offer that can serve then (breaks and factors
+    included, a lease billed at least once), times the requirement."""
+    rates = []
+    for o in p.offers:
+        perf = o.perf.get(metric, 0.0)
+        if perf <= 0 or not can_serve(o, t):
+            continue
+        lowest = min([o.unit_price] + [b for _, b in o.price_breaks])
+        rates.append(lowest * min(o.factor.values(), default=1.0) / perf)  # each unit is paid at least once
+    return min(rates) * required if rates else None
 
 
 # --------------------------------------------------------------------------- layer 2: the elastic model
@@ -536,13 +597,24 @@ def dataclass_replace(options, **changes):
     return dataclasses.replace(options, **changes)
 
 
-def diagnose(instance: Instance, options=None, time_limit: float | None = None) -> list[Diagnosis]:
-    """Why `instance` has no plan, and the smallest relaxations that give one (module docstring)."""
+QUICK_SECONDS = 2.0  # the relaxation `plan solve` looks for on its own
+
+
+def diagnose(instance: Instance, options=None, time_limit: float | None = None,
+             depth: str = "full") -> list[Diagnosis]:
+    """Why `instance` has no plan, and the smallest relaxations that give one (module docstring).
+
+    depth "quick" (what `plan solve` runs): the causes found from the data, then one relaxation
+    of the limits searched for at most QUICK_SECONDS; "full" (`plan explain`, `plan solve
+    --diagnose full`): both relaxations and the irreducible infeasible subset, within `time_limit`.
+    """
     from optimizer.planning.solve import SolveOptions
 
     options = options or SolveOptions()
     if instance.scenarios:
         return diagnose_scenarios(instance, options, time_limit)
+    if depth == "quick":
+        time_limit = QUICK_SECONDS if time_limit is None else min(time_limit, QUICK_SECONDS)
     started = time.perf_counter()
 
     def remaining(share: float) -> float | None:
@@ -552,16 +624,20 @@ def diagnose(instance: Instance, options=None, time_limit: float | None = None) 
 
     p = prepare(instance)
     found, cap_rows, work_rows = structural_causes(instance, p)
+    found += policy_and_budget_causes(p)
     if time_limit is not None and time_limit <= 0:
         return found + [Diagnosis(kind="note", action="no time was left for the elastic model")]
     m, relaxables, q = build_elastic(p, cap_rows, work_rows)
-    status, amounts = solve_elastic(m, relaxables, True, options, remaining(0.4))
+    status, amounts = solve_elastic(m, relaxables, True, options, remaining(1.0 if depth == "quick" else 0.4))
     if status not in ("optimal", "feasible"):
-        why = "the time limit was reached" if status == "time_limit" else f"it ended {status}"
+        why = (f"the time budget ({time_limit:g} s) ran out" if status == "time_limit" and time_limit is not None
+               else f"it ended {status}")
         found.append(Diagnosis(kind="note", action=f"no relaxation of the limits was found: {why}"))
     elif amounts:
+        smallest = "the smallest relaxation" if status == "optimal" else (
+            f"a relaxation found within the time budget ({time_limit:g} s; not proven the smallest)")
         found.append(Diagnosis(kind="note", action=(
-            "keeping every requirement, the smallest relaxation of the limits (each in proportion to its size)"
+            f"keeping every requirement, {smallest} of the limits (each in proportion to its size)"
             + (" that gives a plan once the causes above are set aside:" if cap_rows or work_rows else
                " that gives a plan:"))))
         found += relaxation_actions(q, m, relaxables, amounts)
@@ -571,6 +647,10 @@ def diagnose(instance: Instance, options=None, time_limit: float | None = None) 
     else:  # the elastic model needs no relaxation: the normal solve stopped on something else
         found.append(Diagnosis(kind="note", action=(
             "the elastic model finds a plan without relaxing any rule; solve again with a longer --time-limit")))
+        return found
+    if depth == "quick":
+        found.append(Diagnosis(kind="note", action=(
+            "more (lowered requirements, the conflicting rules): plan explain, or plan solve --diagnose full")))
         return found
     if amounts or status not in ("optimal", "feasible"):
         status2, amounts2 = solve_elastic(m, relaxables, False, options, remaining(0.6))
