@@ -25,7 +25,7 @@ from models.instance import FLOP_METRICS, METRICS, Instance, Offer, schedule_val
 from models.result import Result
 
 NO_PLAN = ("infeasible", "unbounded", "time_limit")
-COST_FIELDS = ("capex", "lease", "power", "fixed", "residual_credit", "total_cash", "discounted")
+COST_FIELDS = ("capex", "refunds", "lease", "power", "fixed", "residual_credit", "shortfall", "total_cash", "discounted")
 
 
 @dataclass
@@ -115,11 +115,36 @@ def power_kw(instance: Instance, offer: Offer) -> float:
     return instance.chip(offer.chip).tdp_w * offer.gpus_per_unit / 1000
 
 
-def window(instance: Instance, offer: Offer) -> tuple[int, int]:
-    """W(o) = [available_from, min(available_until, T - L)]; empty when first > last."""
+def lead(offer: Offer, t: int) -> int:
+    """L(t) of section 7: the lead-time schedule by placement period (0 before its first key)."""
+    return _step(offer.lead_time, t, 0)
+
+
+def factor(offer: Offer, t: int) -> float:
+    """f(t) of section 7: the price factor of placement period t (1 before its first key)."""
+    return _step(offer.price_factor, t, 1.0)
+
+
+def _step(value, t: int, before):
+    if value is None:
+        return before
+    if not isinstance(value, dict):
+        return value
+    keys = [k for k in value if k <= t]
+    return value[max(keys)] if keys else before
+
+
+def regime(instance: Instance, t: int) -> str:
+    """The regime in force in period t (periods past T: the value at T)."""
+    return _step(instance.compliance.regime, min(t, instance.T), "none")
+
+
+def window(instance: Instance, offer: Offer, allowed=None) -> list[int]:
+    """W(o) = {t : available_from <= t <= available_until, t + L(t) <= T, E(o,t)} (section 7)."""
     T = instance.T
     until = offer.available_until if offer.available_until is not None else T
-    return offer.available_from, min(until, T - offer.lead_time)
+    return [t for t in range(offer.available_from, min(until, T) + 1)
+            if t + lead(offer, t) <= T and (allowed is None or allowed(t))]
 
 
 def selected(instance: Instance, offer: Offer, select: dict[str, Any]) -> bool:
@@ -144,11 +169,23 @@ def selected(instance: Instance, offer: Offer, select: dict[str, Any]) -> bool:
     return True
 
 
-def _blocked(instance: Instance, offer: Offer) -> tuple[bool, str]:
+def _eligible(instance: Instance, offer: Offer):
+    """E(o, t) for any t (past T: the regime at T), and the first blocking reason."""
     from optimizer.compliance import offer_decision
 
-    decision = offer_decision(instance, offer)
-    return decision.blocked, decision.reason
+    cache: dict[str, Any] = {}
+
+    def decision(t: int):
+        name = regime(instance, t)
+        if name not in cache:
+            cache[name] = offer_decision(instance, offer, name)
+        return cache[name]
+
+    def allowed(t: int) -> bool:
+        return not decision(t).blocked
+
+    reasons = [decision(t).reason for t in range(1, instance.T + 1) if decision(t).blocked]
+    return allowed, (reasons[0] if reasons else "")
 
 
 def load_result(data: Result | dict) -> Result:
@@ -175,7 +212,22 @@ def check_plan(instance: Instance, result: Result | dict, tol: float = 1e-6) -> 
     if res.status in NO_PLAN:
         bad(Violation("no_plan", "status", 0.0, f"status is {res.status}: no plan to check"))
         return report
+    if instance.scenarios or res.scenarios:
+        _check_scenarios(instance, res, report, tol)
+        return report
+    report.recomputed = _check_one(instance, res, bad, tol)
+    report.recomputed.pop("units")
+    sense = instance.objective.sense
+    objective = report.recomputed["objective"]
+    if sense == "min_cost" and res.expected_cost is not None and not _close(res.expected_cost, objective, tol):
+        bad(Violation("objective_mismatch", "expected_cost", abs(res.expected_cost - objective),
+                      f"reported {_fmt(res.expected_cost)}, without scenarios it is the objective {_fmt(objective)}"))
+    return report
 
+
+def _check_one(instance: Instance, res, bad, tol: float) -> dict[str, Any]:
+    """One instance's plan (a result, or one scenario's part of it) against its own rules;
+    returns what was recomputed. The objective itself is compared by the caller."""
     T = instance.T
     offers = {o.id: o for o in instance.offers}
 
@@ -202,23 +254,29 @@ def check_plan(instance: Instance, result: Result | dict, tol: float = 1e-6) -> 
                           "more than one row for one decision n[o,t]; units are added up"))
         n[oid][t] += units
 
+    allowed_of = {oid: _eligible(instance, offers[oid]) for oid in n if oid in offers}
+    # an offer blocked in every period is refused once (respect_window); its units count as
+    # delivered below, so the report leads with that root cause instead of its knock-on effects
+    served = {oid: allowed if any(allowed(t) for t in range(1, T + 1)) else (lambda t: True)
+              for oid, (allowed, _why) in allowed_of.items()}
     for oid, by_t in n.items():
         offer = offers[oid]
         used = {t: u for t, u in by_t.items() if u != 0}
         if not used:
             continue
-        blocked, why = _blocked(instance, offer)
-        first, last = window(instance, offer)
+        allowed, why = allowed_of[oid]
+        slots = window(instance, offer, allowed)
         total = sum(used.values())
-        if blocked:
+        if not any(allowed(t) for t in range(1, T + 1)):
             bad(Violation("respect_window", f"offers.{oid}", total, f"offer used but {why}"))
-        elif first > last:
+        elif not slots:
             bad(Violation("respect_window", f"offers.{oid}", total,
                           "offer is excluded (cannot arrive within the horizon) but used"))
         for t, u in sorted(used.items()):
-            if first <= last and not first <= t <= last:
+            if slots and t not in slots:
                 bad(Violation("respect_window", f"offers.{oid} period {t}", u,
-                              f"placed in period {t}, outside its window W = [{first}, {last}]"))
+                              f"placed in period {t}, outside its window W = {_ranges(slots)}"
+                              + (f" ({why} then)" if not allowed(t) else "")))
             # 4. minimum order
             if 0 < u < offer.min_order:
                 bad(Violation("respect_min_order", f"offers.{oid} period {t}", offer.min_order - u,
@@ -237,24 +295,34 @@ def check_plan(instance: Instance, result: Result | dict, tol: float = 1e-6) -> 
         if offer is None or offer.kind != "buy":
             continue
         place = f"orders[{i}] ({r.offer} period {r.period})"
+        arrives = r.period + lead(offer, r.period)
+        delivered = served[r.offer](arrives)
+        unit_price = factor(offer, r.period) * price_per_unit(instance, offer, n[r.offer][r.period])
         _row_arith(bad, place, offer, r.chip, tol, [
-            ("arrives", r.arrives, r.period + offer.lead_time),
+            ("arrives", r.arrives, arrives),
             ("gpus", r.gpus, r.units * offer.gpus_per_unit),
-            ("unit_price", r.unit_price, price_per_unit(instance, offer, n[r.offer][r.period])),
+            ("unit_price", r.unit_price, unit_price),
             ("cost", r.cost, r.units * r.unit_price),
+            ("delivered", float(r.delivered), float(delivered)),
+            ("refund", r.refund, 0.0 if delivered else offer.cancel_refund * r.units * unit_price),
         ])
     for i, r in enumerate(res.leases):
         offer = offers.get(r.offer)
         if offer is None or offer.kind != "lease":
             continue
         place = f"leases[{i}] ({r.offer} start {r.start})"
+        first = r.start + lead(offer, r.start)
+        void = [t for t in range(first, first + offer.term) if not served[r.offer](t)]
         _row_arith(bad, place, offer, r.chip, tol, [
-            ("first_period", r.first_period, r.start + offer.lead_time),
-            ("last_period", r.last_period, r.start + offer.lead_time + offer.term - 1),
+            ("first_period", r.first_period, first),
+            ("last_period", r.last_period, first + offer.term - 1),
             ("gpus", r.gpus, r.units * offer.gpus_per_unit),
-            ("unit_price", r.unit_price, price_per_unit(instance, offer, n[r.offer][r.start])),
-            ("cost", r.cost, r.units * r.unit_price * offer.term),
+            ("unit_price", r.unit_price, factor(offer, r.start) * price_per_unit(instance, offer, n[r.offer][r.start])),
+            ("cost", r.cost, r.units * r.unit_price * (offer.term - len(void))),
         ])
+        if list(r.void_periods) != void:
+            bad(Violation("order_arithmetic", f"{place} void_periods", len(void),
+                          f"void_periods is {list(r.void_periods)}, should be {void}"))
 
     # ---- availability and capacity (section 3); only known offers of the right kind count
     plan = {oid: by_t for oid, by_t in n.items() if oid in offers}
@@ -262,13 +330,15 @@ def check_plan(instance: Instance, result: Result | dict, tol: float = 1e-6) -> 
     own: dict[str, dict[int, float]] = {}
     for oid, by_t in plan.items():
         offer = offers[oid]
-        L = offer.lead_time
-        if offer.kind == "buy":
-            own[oid] = {t: sum(u for s, u in by_t.items() if s + L <= t) for t in range(1, T + 1)}
+        allowed = served[oid]
+        if offer.kind == "buy":  # only delivered orders: the regime at arrival decides
+            own[oid] = {t: sum(u for s, u in by_t.items() if s + lead(offer, s) <= t and allowed(s + lead(offer, s)))
+                        for t in range(1, T + 1)}
             avail[oid] = own[oid]
-        else:
+        else:  # a blocked lease period is void
             avail[oid] = {
-                t: sum(u for s, u in by_t.items() if s + L <= t <= s + L + offer.term - 1)
+                t: sum(u for s, u in by_t.items() if s + lead(offer, s) <= t <= s + lead(offer, s) + offer.term - 1)
+                if allowed(t) else 0
                 for t in range(1, T + 1)
             }
     cap = {
@@ -276,13 +346,21 @@ def check_plan(instance: Instance, result: Result | dict, tol: float = 1e-6) -> 
         for m in METRICS
     }
 
-    # 1. capacity requirements
+    # 1. capacity requirements (a shortfall_price allows the gap, at that price: section 7)
+    shortfall: dict[tuple[str, int], float] = {}
+    penalty = 0.0
+    r_ = instance.horizon.discount_rate
     for i, req in enumerate(instance.requirements):
         name = f"requirements[{i}]" + (f" ({req.id})" if req.id else "")
         if req.schedule is not None:
             for t in range(1, T + 1):
                 need = schedule_value(req.schedule, t)
                 if need is None:
+                    continue
+                if req.shortfall_price is not None:
+                    if need > cap[req.metric][t]:
+                        shortfall[req.id or f"requirements[{i}]", t] = need - cap[req.metric][t]
+                        penalty += (1 + r_) ** -(t - 1) * req.shortfall_price * (need - cap[req.metric][t])
                     continue
                 short = _short(cap[req.metric][t], need, tol)
                 if short:
@@ -330,36 +408,43 @@ def check_plan(instance: Instance, result: Result | dict, tol: float = 1e-6) -> 
     # ---- money (section 5); prices come from the instance, not from the result's rows
     hours, energy = instance.horizon.hours_per_period, instance.site.energy_price
     purchases: dict[int, float] = defaultdict(float)
+    refunds: dict[int, float] = defaultdict(float)
     lease_bills: dict[int, float] = defaultdict(float)
     power: dict[int, float] = defaultdict(float)
-    capex = lease = fixed = residual = 0.0
+    capex = lease = fixed = residual = refunded = 0.0
     for oid, by_t in plan.items():
         offer = offers[oid]
+        allowed = served[oid]
         if any(u > 0 for u in by_t.values()):
             fixed += offer.fixed_cost * fx_rate(instance, offer)
         for s, u in by_t.items():
             if u <= 0:
                 continue
-            price = price_per_unit(instance, offer, u) * u
+            price = factor(offer, s) * price_per_unit(instance, offer, u) * u
+            first = s + lead(offer, s)
             if offer.kind == "buy":
                 purchases[s] += price
                 capex += price
-                residual += offer.residual_value * price
+                if allowed(first):
+                    residual += offer.residual_value * price
+                else:  # cancelled at arrival, paid back there
+                    refunds[first] += offer.cancel_refund * price
+                    refunded += offer.cancel_refund * price
             else:
-                first = s + offer.lead_time
                 for t in range(first, first + offer.term):  # also past T: a contract is a commitment
-                    lease_bills[t] += price
-                    lease += price
+                    if allowed(t):  # a void period bills nothing
+                        lease_bills[t] += price
+                        lease += price
         if offer.kind == "buy":
             for t in range(1, T + 1):
                 power[t] += own[oid][t] * power_kw(instance, offer) * pue * hours * energy
     periods = sorted(set(purchases) | set(lease_bills) | set(power) | set(range(1, T + 1)))
-    cash = {t: purchases[t] + lease_bills[t] + power[t] for t in periods}
+    cash = {t: purchases[t] - refunds[t] + lease_bills[t] + power[t] for t in periods}
     r = instance.horizon.discount_rate
     df = lambda t: (1 + r) ** -(t - 1)  # noqa: E731
-    discounted = sum(df(t) * c for t, c in cash.items()) + fixed - df(T + 1) * residual
+    discounted = sum(df(t) * c for t, c in cash.items()) + fixed - df(T + 1) * residual + penalty
     power_total = sum(power.values())
-    total_cash = capex + lease + power_total + fixed
+    total_cash = capex - refunded + lease + power_total + fixed
 
     # 7. budgets
     for t in range(1, T + 1):
@@ -383,19 +468,21 @@ def check_plan(instance: Instance, result: Result | dict, tol: float = 1e-6) -> 
     else:
         objective = discounted
     costs = {
-        "capex": capex, "lease": lease, "power": power_total, "fixed": fixed,
-        "residual_credit": residual, "total_cash": total_cash, "discounted": discounted,
+        "capex": capex, "refunds": refunded, "lease": lease, "power": power_total, "fixed": fixed,
+        "residual_credit": residual, "shortfall": penalty, "total_cash": total_cash, "discounted": discounted,
     }
-    report.recomputed = {
+    recomputed = {
         "objective_sense": sense,
         "objective": objective,
         "cost": costs,
         "cash": {t: cash[t] for t in periods if cash[t] or t <= T},
         "capacity": {m: cap[m] for m in METRICS},
+        "shortfall": {f"{name} period {t}": u for (name, t), u in shortfall.items()},
+        "units": {(oid, t): u for oid, by_t in plan.items() for t, u in by_t.items() if u},
     }
 
     # ---- what the result reports, against the recomputation
-    if res.objective_sense != sense:
+    if getattr(res, "objective_sense", sense) != sense:
         bad(Violation("objective_mismatch", "objective_sense", 0,
                       f"result says {res.objective_sense}, instance says {sense}"))
     if res.objective is None or not _close(res.objective, objective, tol):
@@ -403,6 +490,12 @@ def check_plan(instance: Instance, result: Result | dict, tol: float = 1e-6) -> 
         size = abs(objective - res.objective) if res.objective is not None else abs(objective)
         bad(Violation("objective_mismatch", "objective", size,
                       f"reported {reported}, recomputed {_fmt(objective)}"))
+    reported_short = {(row.requirement, row.period): row.amount for row in res.shortfall}
+    for key in set(reported_short) | set(shortfall):
+        got, want = reported_short.get(key, 0.0), shortfall.get(key, 0.0)
+        if not _close(got, want, tol):
+            bad(Violation("report_mismatch", f"shortfall {key[0]} period {key[1]}", abs(got - want),
+                          f"reported {_fmt(got)}, recomputed {_fmt(want)}"))
     if res.cost is None:
         bad(Violation("cost_mismatch", "cost", 0, "a plan without its cost"))
     else:
@@ -411,8 +504,93 @@ def check_plan(instance: Instance, result: Result | dict, tol: float = 1e-6) -> 
             if not _close(got, costs[name], tol):
                 bad(Violation("cost_mismatch", f"cost.{name}", abs(got - costs[name]),
                               f"reported {_fmt(got)}, recomputed {_fmt(costs[name])}"))
-    _check_tables(bad, instance, res, cap, cash, purchases, lease_bills, power, tol)
-    return report
+    _check_tables(bad, instance, res, cap, cash, purchases, lease_bills, power, tol, refunds)
+    return recomputed
+
+
+def _ranges(periods: list[int]) -> str:
+    if periods == list(range(periods[0], periods[-1] + 1)):
+        return f"[{periods[0]}, {periods[-1]}]"
+    return "{" + ", ".join(map(str, periods)) + "}"
+
+
+# --------------------------------------------------------------------------- scenarios (section 8)
+
+
+def risk_of(costs: list[float], probabilities: list[float], measure: str, alpha: float, weight: float) -> float:
+    """Section 8's objective of the scenarios' costs. CVaR_a = min over eta of eta + sum p
+    max(0, C - eta) / (1 - a): convex and piecewise linear in eta with kinks at the costs, so its
+    minimum lies at one of them."""
+    expected = sum(p * c for p, c in zip(probabilities, costs))
+    if measure == "worst":
+        return max(costs)
+    if measure == "cvar":
+        cvar = min(eta + sum(p * max(0.0, c - eta) for p, c in zip(probabilities, costs)) / (1 - alpha)
+                   for eta in costs)
+        return (1 - weight) * expected + weight * cvar
+    return expected
+
+
+def _check_scenarios(instance: Instance, res: Result, report: CheckReport, tol: float) -> None:
+    """Each scenario's plan against its own rules, acting alike until known, the objective."""
+    from models.scenarios import scenario_instances
+
+    bad = report.violations.append
+    scenarios = scenario_instances(instance)
+    by_name = {s.name: s for s in res.scenarios}
+    if [s.name for s in scenarios] != [s.name for s in res.scenarios]:
+        bad(Violation("report_mismatch", "scenarios", 0,
+                      f"result lists scenarios {list(by_name)}, instance has {[s.name for s in scenarios]}"))
+        return
+    units, costs = {}, []
+    for sc in scenarios:
+        part = by_name[sc.name]
+
+        def placed(v: Violation, name=sc.name) -> None:
+            bad(Violation(v.rule, f"scenarios.{name} {v.place}", v.size, v.message))
+
+        got = _check_one(sc.instance, part, placed, tol)
+        units[sc.name] = got["units"]
+        costs.append(got["objective"])
+        for field_, want in (("probability", sc.probability), ("known", sc.known)):
+            have = getattr(part, field_)
+            if not _close(float(have), float(want), tol):
+                bad(Violation("report_mismatch", f"scenarios.{sc.name}.{field_}", abs(float(have) - float(want)),
+                              f"reported {_fmt(have)}, recomputed {_fmt(want)}"))
+    # non-anticipativity: n_s[o,t] = n_s'[o,t] for t < min(known_s, known_s')
+    for i, a in enumerate(scenarios):
+        for b in scenarios[i + 1:]:
+            until = min(a.known, b.known)
+            keys = {k for k in (*units[a.name], *units[b.name]) if k[1] < until}
+            for key in sorted(keys, key=lambda k: (k[1], k[0])):
+                ua, ub = units[a.name].get(key, 0), units[b.name].get(key, 0)
+                if ua != ub:
+                    bad(Violation("decide_alike_until_known", f"offers.{key[0]} period {key[1]}", abs(ua - ub),
+                                  f"{a.name} places {ua}, {b.name} places {ub}, but they are told apart only"
+                                  f" from period {until}"))
+    p = [s.probability for s in scenarios]
+    risk = instance.risk
+    objective = risk_of(costs, p, risk.measure, risk.alpha, risk.weight)
+    expected = sum(q * c for q, c in zip(p, costs))
+    for name, have, want in (("objective", res.objective, objective), ("expected_cost", res.expected_cost, expected)):
+        if have is None or not _close(have, want, tol):
+            bad(Violation("objective_mismatch", name, abs(want - (have or 0.0)),
+                          f"reported {'none' if have is None else _fmt(have)}, recomputed {_fmt(want)}"))
+    # the decisions to place now: common to every scenario, before the earliest known
+    now = min(s.known for s in scenarios)
+    first = scenarios[0].name
+    want_now = {k: u for k, u in units[first].items() if k[1] < now}
+    have_now: dict[tuple[str, int], int] = defaultdict(int)
+    for row in res.orders:
+        have_now[row.offer, row.period] += row.units
+    for row in res.leases:
+        have_now[row.offer, row.start] += row.units
+    if dict(have_now) != want_now:
+        bad(Violation("report_mismatch", "orders/leases", 0,
+                      f"the top-level decisions {sorted(have_now.items())} are not the common decisions before"
+                      f" period {now}: {sorted(want_now.items())}"))
+    report.recomputed = {"objective": objective, "expected_cost": expected,
+                         "scenarios": {s.name: c for s, c in zip(scenarios, costs)}}
 
 
 def _row_arith(bad, place, offer, chip, tol, checks) -> None:
@@ -424,10 +602,11 @@ def _row_arith(bad, place, offer, chip, tol, checks) -> None:
                           f"{name} is {_fmt(got)}, should be {_fmt(want)}"))
 
 
-def _check_tables(bad, instance, res, cap, cash, purchases, lease_bills, power, tol) -> None:
+def _check_tables(bad, instance, res, cap, cash, purchases, lease_bills, power, tol, refunds=None) -> None:
     """The result's tables, where present, must say what the plan does."""
     T = instance.T
-    if res.currency != instance.currency:
+    refunds = refunds or {}
+    if getattr(res, "currency", instance.currency) != instance.currency:
         bad(Violation("report_mismatch", "currency", 0,
                       f"result in {res.currency}, instance prices in {instance.currency}"))
     for row in res.work:
@@ -457,6 +636,7 @@ def _check_tables(bad, instance, res, cap, cash, purchases, lease_bills, power, 
     for row in res.cash:
         t = row.period
         for name, got, want in (("purchases", row.purchases, purchases.get(t, 0.0)),
+                                ("refunds", row.refunds, refunds.get(t, 0.0)),
                                 ("lease", row.lease, lease_bills.get(t, 0.0)),
                                 ("power", row.power, power.get(t, 0.0)),
                                 ("total", row.total, cash.get(t, 0.0))):

@@ -105,8 +105,9 @@ def test_valid_plan_accepted_with_hand_costs():
     report = check_plan(instance(), plan())
     assert report.ok, report.describe()
     c = report.recomputed["cost"]
-    assert c == pytest.approx({"capex": 2000, "lease": 400, "power": 9, "fixed": 0,
-                               "residual_credit": 1000, "total_cash": 2409, "discounted": 1409})
+    # no cancelled order and no shortfall price: refunds and shortfall are 0
+    assert c == pytest.approx({"capex": 2000, "refunds": 0, "lease": 400, "power": 9, "fixed": 0,
+                               "residual_credit": 1000, "shortfall": 0, "total_cash": 2409, "discounted": 1409})
     assert report.recomputed["capacity"]["bf16_tflops"] == pytest.approx({1: 0, 2: 400, 3: 500, 4: 500})
     # memory_gb: 2 units * 2 GPUs * 10 GB from t2; chip Y has no memory
     assert report.recomputed["capacity"]["memory_gb"][2] == pytest.approx(40)
