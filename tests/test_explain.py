@@ -113,3 +113,25 @@ def test_cli_explain(tmp_path):
 
     res = runner.invoke(app, ["explain", str(FEATURES / "explain-two-offers.yaml"), "--set", "offers.A-server.unit_price=-1"])
     assert res.exit_code == 2 and "unit_price" in res.output
+
+
+def test_a_search_cut_short_by_the_time_limit_is_never_computed():
+    # issue 15: a HiGHS run stopped by the time limit with a plan ("feasible") proves nothing;
+    # the crossing search must end incomplete instead of reading that plan as the best one
+    from optimizer.analysis.explain import CostLines, _crossing_search
+    from optimizer.planning.highs import Outcome
+    from optimizer.planning.prepare import prepare
+    from models.loading import load_instance
+    from tests.conftest import FEATURES
+
+    p = prepare(load_instance(FEATURES / "explain-two-offers.yaml"))
+    offer = p.offers[0].id
+
+    class CutShort:
+        options = type("O", (), {"gap": 0.0})()
+
+        def solve_at(self, offer_id, factor):
+            return Outcome(status="feasible", has_plan=True, units={(offer, p.offers[0].window[0]): 1})
+
+    price, _rival, complete = _crossing_search(CutShort(), CostLines(p, offer), offer, {}, 0.0, 1)
+    assert complete is False and price is None

@@ -476,6 +476,8 @@ class PriceProbe:
             m.total_cost.deactivate()
             m.max_capacity.activate()
             first = self._run(changed=True)
+            if first.status == "feasible":  # stopped by the time limit: nothing proven
+                return None, None
             if not first.has_plan:
                 return (None, None) if first.status == "time_limit" and fits else (False, None)
             if not fits or first.objective_scaled > base_reached * (1 + 1e-7) + 1e-9:
@@ -488,6 +490,8 @@ class PriceProbe:
         finally:
             self._set_price(offer_id, 1.0)
             self.changed = True  # objectives and rows were switched: the next run looks again
+        if outcome.status == "feasible":
+            return None, None
         if not outcome.has_plan:
             return (None, None) if outcome.status == "time_limit" else (False, None)
         if _same(self.units, outcome.units):
@@ -564,8 +568,10 @@ def _crossing_search(probe: PriceProbe, lines: CostLines, offer_id: str, base: d
     f, rival = start, None
     for _ in range(max_steps):
         outcome = probe.solve_at(offer_id, f)
-        if not outcome.has_plan:
-            return None, rival, False  # out of time (a lower price never loses the plan)
+        if outcome.status != "optimal":
+            # out of time: with no plan, or with one HiGHS did not prove best (a time limit hit
+            # mid-solve); either way the search is cut short and its price is not a break-even
+            return None, rival, False
         y = dict(outcome.units)
         y0, dy = lines.cost(y)
         base_f, y_f = b0 + f * db, y0 + f * dy
