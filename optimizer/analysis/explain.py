@@ -448,7 +448,8 @@ class PriceProbe:
         if self.solver is None:
             self.solver = new_highs(self.options)
         full, self.changed = self.changed or changed, False
-        return run_highs(self.m, self.options, self._remaining(), solver=self.solver, full_update=full)
+        return run_highs(self.m, self.options, self._remaining(), solver=self.solver, full_update=full,
+                         warm_start=True)  # the last plan is a feasible start at any price within budgets
 
     def solve_at(self, offer_id: str, factor: float):
         """The min_cost plan with this offer's prices times `factor` (an Outcome)."""
