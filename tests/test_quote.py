@@ -200,3 +200,16 @@ def test_quote_from_tiny_has_no_vendor_but_works():
     assert [(x.order_period, x.units, x.extended_price) for x in quote.lines] == [(1, 3, 9), (2, 3, 9), (3, 3, 9)]
     assert quote.totals.total == 27 and quote.lines[0].order_month is None
     assert any("vendor" in n for n in quote.notes)
+
+
+def test_a_scenario_plan_is_quoted_by_its_decisions_to_place_now():
+    # scenarios-expected.yaml: the decision common to both worlds is 1 B in period 1 at 5 (header)
+    from models.loading import load_instance
+    from optimizer.output.quote import build_quote
+    from optimizer.planning.solve import solve_instance
+    from tests.conftest import FEATURES
+
+    inst = load_instance(FEATURES / "v2" / "scenarios-expected.yaml")
+    quote = build_quote(solve_instance(inst), inst)
+    assert [(line.offer, line.units) for line in quote.lines] == [("B", 1)]
+    assert quote.totals.total == pytest.approx(5)

@@ -169,6 +169,17 @@ def test_solve_json_bare_or_wrapped(server):
     assert wrapped.json()["solver"]["time_limit_s"] == 5
 
 
+def test_scenario_instances_are_served(server):
+    # instances/features/v2/scenarios-expected.yaml: B in period 1 in both worlds, 5 (its header)
+    text = (ROOT / "instances/features/v2/scenarios-expected.yaml").read_text()
+    with server.client() as c:
+        r = c.post("/v1/solve", content=text, headers={"Content-Type": "application/yaml"}, params={"gap": 0})
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert result["objective"] == pytest.approx(5) and [s["name"] for s in result["scenarios"]] == ["calm", "rule"]
+    assert [(o["offer"], o["period"]) for o in result["orders"]] == [("B", 1)]
+
+
 def test_infeasible_is_an_answer_not_an_error(server):
     data = tiny(offers=[TINY["offers"][0]])  # only the buy offer, which arrives in period 2
     with server.client() as c:
