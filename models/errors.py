@@ -68,7 +68,12 @@ def _message(err: dict[str, Any]) -> str:
     if err["type"] == "literal_error":
         return f"must be one of {ctx.get('expected')}, got {err.get('input')!r}"
     if err["type"] == "string_pattern_mismatch":
-        return f"{err.get('input')!r} is not valid here ({err['msg'].lower()})"
+        pattern = ctx.get("pattern", "")
+        hint = {r"^[A-Z]{2}$": "an ISO 3166 alpha-2 code in capitals, such as CN or US",
+                r"^[A-Z]{3}$": "an ISO 4217 code in capitals, such as CNY or USD"}.get(pattern)
+        if hint:
+            return f"{err.get('input')!r} is not valid here: expected {hint}"
+        return f"{err.get('input')!r} is not valid here (must match the pattern {pattern})"
     if template:
         try:
             msg = template.format(**{k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()})

@@ -143,3 +143,18 @@ def test_set_unknown_item():
     with pytest.raises(InputError) as info:
         apply_overrides(parse_text(BASE), ["offers.Z.unit_price=1"])
     assert "no item 'Z'" in info.value.messages[0]
+
+
+def test_pattern_messages_keep_the_pattern_and_say_what_is_expected(tmp_path):
+    # issue 14: `cn` was refused with the pattern lower-cased ('^[a-z]{2}$'), which it matches
+    from models.errors import InputError
+    from models.loading import load_instance
+
+    path = tmp_path / "c.yaml"
+    path.write_text("horizon: {periods: 2}\nbuyer: {country: cn}\ncurrency: usd\n")
+    with pytest.raises(InputError) as err:
+        load_instance(path)
+    text = "\n".join(err.value.messages)
+    assert "buyer.country: 'cn' is not valid here: expected an ISO 3166 alpha-2 code in capitals" in text
+    assert "currency: 'usd' is not valid here: expected an ISO 4217 code in capitals" in text
+    assert "[a-z]" not in text

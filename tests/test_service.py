@@ -180,6 +180,20 @@ def test_scenario_instances_are_served(server):
     assert [(o["offer"], o["period"]) for o in result["orders"]] == [("B", 1)]
 
 
+def test_unknown_query_options_and_includes(server):
+    # issue 14: ?gapp= was accepted and ignored; include: [catalog] was refused
+    catalog_instance = (ROOT / "instances/cn-2023-h1.yaml").read_text()
+    with server.client() as c:
+        typo = c.post("/v1/solve", json=tiny(2), params={"gapp": 0.5})
+        outside = c.post("/v1/solve", json=tiny(2, include=["/etc/passwd.yaml"]))
+        builtin = c.post("/v1/solve", content=catalog_instance, headers={"Content-Type": "application/yaml"},
+                         params={"gap": 1e-4, "time_limit": 10})
+    assert typo.status_code == 422 and "gapp" in typo.text
+    assert outside.status_code == 422 and "include[0]" in outside.text and "not a built-in catalog" in outside.text
+    assert builtin.status_code == 200, builtin.text
+    assert builtin.json()["status"] in ("optimal", "feasible") and builtin.json()["instance"] == "cn-2023-h1"
+
+
 def test_infeasible_is_an_answer_not_an_error(server):
     data = tiny(offers=[TINY["offers"][0]])  # only the buy offer, which arrives in period 2
     with server.client() as c:

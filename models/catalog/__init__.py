@@ -204,6 +204,23 @@ def merge_includes(data: dict, path: Path) -> dict:
     return out
 
 
+def merge_builtin_includes(data: Any) -> Any:
+    """For requests (the HTTP service): only the built-in catalogs may be included, and no file
+    of the server is ever read; any other include is an error naming its place."""
+    if not isinstance(data, dict) or "include" not in data:
+        return data
+    specs = data["include"] if isinstance(data["include"], list) else [data["include"]]
+    errors = []
+    for i, spec in enumerate(specs):
+        name = spec.get("file") if isinstance(spec, dict) else spec
+        if name not in BUILTIN:
+            errors.append(f"include[{i}]: {name!r} is not a built-in catalog ({', '.join(BUILTIN)}); a request"
+                          " may include only those (no file is read on the server)")
+    if errors:
+        raise InputError(errors)
+    return merge_includes(data, BUILTIN_DIR / "<request>.yaml")
+
+
 def builtin_chips() -> list[dict]:
     """The chips of the built-in catalog as plain data."""
     return merge_includes({"include": ["catalog/chips"]}, BUILTIN_DIR / "<builtin>.yaml").get("chips", [])

@@ -311,14 +311,21 @@ def _pydantic_problems(exc) -> list[str]:
 
 def split_request(data: Any, options_model: type[BaseModel], query: dict[str, Any]) -> tuple[Any, BaseModel]:
     """Body -> (instance data, options). A body with an `instance` key is a request object (options
-    inside); any other body is the instance itself, with options from the query string."""
+    inside); any other body is the instance itself, with options from the query string. The
+    built-in catalog is merged in here (`include: [catalog]`); no other include is accepted."""
     from pydantic import ValidationError
+
+    from models.catalog import merge_builtin_includes
 
     if isinstance(data, dict) and "instance" in data:
         rest = {k: v for k, v in data.items() if k != "instance"}
         instance_data = data["instance"]
     else:
         rest, instance_data = {k: v for k, v in query.items() if v is not None}, data
+    try:
+        instance_data = merge_builtin_includes(instance_data)
+    except InputError as exc:
+        raise HTTPProblem(422, "invalid instance", exc.messages) from None
     try:
         options = options_model.model_validate(rest)
     except ValidationError as exc:
@@ -581,6 +588,10 @@ def create_app(settings: Settings | None = None):
     ):
         """Solve an instance (JSON or YAML; bare, or wrapped as {instance, gap, time_limit, threads}).
         The result is stored: its id is in the Location and X-Result-Id headers."""
+        unknown = sorted(set(request.query_params) - {"gap", "time_limit", "threads"})
+        if unknown:
+            raise HTTPProblem(422, "unknown query option(s)", [f"{k}: not an option of /v1/solve (gap, time_limit,"
+                                                              " threads)" for k in unknown])
         body = await read_body(request, settings.max_body_bytes)
         data = parse_body(body, request.headers.get("content-type"))
         instance_data, options = split_request(data, SolveOptionsIn, {"gap": gap, "time_limit": time_limit,
