@@ -63,6 +63,20 @@ def load_or_exit(path: Path, overrides: list[str] | None):
         fail_input(exc.messages, exc.source)
 
 
+def print_warnings(path: Path, inst) -> None:
+    """`warning: place: message` lines on stderr (models/warnings.py); the exit code is unchanged."""
+    from models.errors import InputError
+    from models.loading import read_data
+    from models.warnings import instance_warnings
+
+    try:
+        raw = read_data(path)
+    except InputError:
+        raw = None
+    for message in instance_warnings(inst, raw):
+        _console(stderr=True).print(f"warning: {message}", markup=False, soft_wrap=True)
+
+
 def write_atomic(path: Path, data) -> None:
     """Write text or bytes atomically (optimizer.output.files.write_atomic): never a half-written file."""
     from optimizer.output.files import write_atomic as write
@@ -89,6 +103,7 @@ def solve(
 ) -> None:
     """Find the cheapest buy-and-lease plan (or the largest capacity) for an instance."""
     inst = load_or_exit(instance, set_)
+    print_warnings(instance, inst)
     if diagnose_depth not in ("quick", "full", "none"):
         fail_input([f"--diagnose: expected quick, full or none, got {diagnose_depth!r}"])
     if scenario is not None and scenario not in [s.name for s in inst.scenarios]:
@@ -128,6 +143,7 @@ def solve(
 def validate(instance: InstanceArg, set_: SetOpt = None) -> None:
     """Check an instance file; report every error at once with its place."""
     inst = load_or_exit(instance, set_)
+    print_warnings(instance, inst)
     _console().print(
         f"{instance}: valid ({len(inst.chips)} chips, {len(inst.offers)} offers, "
         f"{len(inst.requirements)} requirements, {inst.T} periods)"
@@ -372,6 +388,28 @@ def _read_chips(catalog: str):
         elif defaults["regime"] not in known_regimes():
             raise InputError([f"compliance.regime: unknown regime {defaults['regime']!r}"], source)
     return chips, defaults
+
+
+# --------------------------------------------------------------------------- offers
+
+
+@app.command("offers")
+def offers_command(
+    catalog: Annotated[str, typer.Argument(help="Catalog or instance file, or a built-in catalog name.")] = "catalog/offers",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the offers as JSON.")] = False,
+) -> None:
+    """Catalog offers: vendor, chip, kind, price (own currency and converted), lead time, caps, as_of, source."""
+    from models.errors import InputError
+    from optimizer.output.offers_view import offer_rows, print_offers
+
+    try:
+        rows, currency = offer_rows(catalog)
+    except InputError as exc:
+        fail_input(exc.messages, exc.source)
+    if json_out:
+        sys.stdout.write(json.dumps({"currency": currency, "offers": rows}, indent=2) + "\n")
+    else:
+        print_offers(rows, currency, _console())
 
 
 # --------------------------------------------------------------------------- quote
