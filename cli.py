@@ -63,6 +63,20 @@ def load_or_exit(path: Path, overrides: list[str] | None):
         fail_input(exc.messages, exc.source)
 
 
+def print_warnings(path: Path, inst) -> None:
+    """`warning: place: message` lines on stderr (models/warnings.py); the exit code is unchanged."""
+    from models.errors import InputError
+    from models.loading import read_data
+    from models.warnings import instance_warnings
+
+    try:
+        raw = read_data(path)
+    except InputError:
+        raw = None
+    for message in instance_warnings(inst, raw):
+        _console(stderr=True).print(f"warning: {message}", markup=False, soft_wrap=True)
+
+
 def write_atomic(path: Path, data) -> None:
     """Write text or bytes atomically (optimizer.output.files.write_atomic): never a half-written file."""
     from optimizer.output.files import write_atomic as write
@@ -89,6 +103,7 @@ def solve(
 ) -> None:
     """Find the cheapest buy-and-lease plan (or the largest capacity) for an instance."""
     inst = load_or_exit(instance, set_)
+    print_warnings(instance, inst)
     if diagnose_depth not in ("quick", "full", "none"):
         fail_input([f"--diagnose: expected quick, full or none, got {diagnose_depth!r}"])
     if scenario is not None and scenario not in [s.name for s in inst.scenarios]:
@@ -128,6 +143,7 @@ def solve(
 def validate(instance: InstanceArg, set_: SetOpt = None) -> None:
     """Check an instance file; report every error at once with its place."""
     inst = load_or_exit(instance, set_)
+    print_warnings(instance, inst)
     _console().print(
         f"{instance}: valid ({len(inst.chips)} chips, {len(inst.offers)} offers, "
         f"{len(inst.requirements)} requirements, {inst.T} periods)"
@@ -219,6 +235,11 @@ def chips_command(
         Optional[str],
         typer.Option("--country", help="Buyer country (ISO 3166 alpha-2); default: the instance's buyer, else CN."),
     ] = None,
+    date: Annotated[
+        Optional[str],
+        typer.Option("--date", help="A month YYYY-MM: the regime in force then (the newest in force on any"
+                     " day of that month), instead of --regime."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
     """Every chip with its TPP, performance density, interconnect, FP64 and export-control status."""
@@ -236,6 +257,15 @@ def chips_command(
     known = known_regimes()
     if regime is not None and regime not in (*known, "all"):
         fail_input([f"--regime: unknown regime {regime!r} (known: {', '.join(known)}, or all)"])
+    if date is not None:
+        from models.regimes import parse_month, regime_in_month
+
+        if regime is not None:
+            fail_input(["--date and --regime: give one of them"])
+        month = parse_month(date)
+        if month is None:
+            fail_input([f"--date: expected a month as YYYY-MM, got {date!r}"])
+        regime = regime_in_month(*month)
     regime = regime or defaults.get("regime") or latest_regime()
     regimes = [r for r in known if r != "none"] if regime == "all" else [regime]
     country = (country or defaults.get("country") or "CN").strip()
@@ -267,14 +297,17 @@ def chips_command(
         return "?" if x is None else fmt.format(x)
 
     def name(r: str, sep: str = " ") -> str:
-        return r + (f"{sep}rescinded" if regime_summary(r)["rescinded"] else "")
+        ended = regime_summary(r)["ended"]
+        return r + (f"{sep}until {ended}" if ended else "")
 
     def short(reason: str, r: str) -> str:  # the title names the regime already
         return reason.replace(f"below {r}: ", "below the thresholds: ").replace(f"{r} ", "")
 
     where = f"bought for delivery to {country}"
     title = f"Chips under {name(regimes[0])}, {where}" if len(regimes) == 1 else f"Chips {where}"
-    table = Table(title=title, box=box.SIMPLE_HEAD, caption=(
+    if date is not None:
+        title += f", in {date}"
+    table = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False, caption=(
         "TPP* derived from the peaks (MODEL.md section 4); PD = TPP per mm^2 of die; link = chip-to-chip GB/s;"
         " ? = not published (counts as controlled where a rule needs it). A lease running outside the"
         " restricted destinations is never blocked."))
@@ -285,8 +318,12 @@ def chips_command(
         table.add_column("decision", ratio=1)
     else:
         table.add_column("TPP", justify="right", no_wrap=True)
-        for r in regimes:
-            table.add_column(name(r, "\n"))
+        for r in regimes:  # the caption names each regime in full
+            table.add_column(r.removeprefix("us-20"), no_wrap=True)
+        table.caption += " Columns (US rules by month in force): " + "; ".join(
+            f"{r} from {regime_summary(r)['in_force']}" + (f" to {regime_summary(r)['ended']}" if regime_summary(r)["ended"] else "")
+            for r in regimes) + ". no a = blocked by 3A090.a; named = blocked by name (a letter);"
+        " lic. = allowed with a licence reviewed case by case."
     for row in rows:
         tpp = num(row["tpp"], "{:,.6g}") + ("" if row["tpp_given"] else "*")
         if len(regimes) == 1:
@@ -300,7 +337,10 @@ def chips_command(
             for r in regimes:
                 d = row["status"][r]
                 rule = (d["rule"] or "").removeprefix(r).strip()  # the column already names the regime
-                cells.append(f"[red]blocked {escape(rule)}[/]" if d["blocked"] else "[green]allowed[/]")
+                licence = "case by case" in d["reason"]
+                named = "named in" in d["reason"]
+                cells.append(("[red]named[/]" if named else f"[red]no {escape(rule.removeprefix('3A090').lstrip('.'))}[/]")
+                             if d["blocked"] else "[yellow]lic.[/]" if licence else "[green]yes[/]")
             table.add_row(escape(row["id"]), tpp, *cells)
     _console().print(table)
     raise typer.Exit(EXIT_OK)
@@ -343,9 +383,33 @@ def _read_chips(catalog: str):
     if defaults.get("regime") is not None:
         from optimizer.compliance import known_regimes
 
-        if defaults["regime"] not in known_regimes():
+        if not isinstance(defaults["regime"], str) or defaults["regime"] == "by-date":
+            defaults.pop("regime")  # a schedule has no one regime: the latest (or --date) is shown
+        elif defaults["regime"] not in known_regimes():
             raise InputError([f"compliance.regime: unknown regime {defaults['regime']!r}"], source)
     return chips, defaults
+
+
+# --------------------------------------------------------------------------- offers
+
+
+@app.command("offers")
+def offers_command(
+    catalog: Annotated[str, typer.Argument(help="Catalog or instance file, or a built-in catalog name.")] = "catalog/offers",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the offers as JSON.")] = False,
+) -> None:
+    """Catalog offers: vendor, chip, kind, price (own currency and converted), lead time, caps, as_of, source."""
+    from models.errors import InputError
+    from optimizer.output.offers_view import offer_rows, print_offers
+
+    try:
+        rows, currency = offer_rows(catalog)
+    except InputError as exc:
+        fail_input(exc.messages, exc.source)
+    if json_out:
+        sys.stdout.write(json.dumps({"currency": currency, "offers": rows}, indent=2) + "\n")
+    else:
+        print_offers(rows, currency, _console())
 
 
 # --------------------------------------------------------------------------- quote

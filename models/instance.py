@@ -122,12 +122,37 @@ class Buyer(Strict):
     country: CountryCode = Field(description="Where the buyer is; decides export controls.")
 
 
+BY_DATE = "by-date"
+
+
+def resolve_by_date(data: Any) -> Any:
+    """Instance data with `compliance.regime: by-date` turned into the regime schedule of its
+    months (models.regimes.by_date_schedule); unchanged without by-date or without a valid
+    horizon (validation then says what is missing)."""
+    if not isinstance(data, dict):
+        return data
+    compliance, horizon = data.get("compliance"), data.get("horizon")
+    if not (isinstance(compliance, dict) and compliance.get("regime") == BY_DATE and isinstance(horizon, dict)):
+        return data
+    from models.regimes import by_date_schedule, parse_month
+
+    start, periods = horizon.get("start"), horizon.get("periods")
+    if isinstance(start, date):
+        start = f"{start.year:04d}-{start.month:02d}"
+    if not (isinstance(start, str) and parse_month(start) and isinstance(periods, int)
+            and not isinstance(periods, bool) and periods >= 1):
+        return data
+    return {**data, "compliance": {**compliance, "regime": by_date_schedule(start, periods)}}
+
+
 class Compliance(Strict):
     regime: str | dict[Period, str] = Field(
         default="none",
         description="Export-control regime: none | us-2022-10 | us-2023-10 (or any regime file"
         " shipped in models/regimes/), or a schedule of regimes {period: regime} (MODEL.md"
-        " section 7): before its first key the regime is none; past T it keeps its value at T.",
+        " section 7): before its first key the regime is none; past T it keeps its value at T."
+        " `by-date` (needs horizon.start) is the schedule of the regimes in force: each period"
+        " under the newest regime in force on any day of its month.",
     )
 
     @field_validator("regime")
@@ -135,6 +160,8 @@ class Compliance(Strict):
     def _known_regime(cls, value: str | dict[int, str]) -> str | dict[int, str]:
         from models.regimes import known_regimes
 
+        if value == BY_DATE:  # still here: Instance._resolve_by_date found no horizon.start
+            raise PydanticCustomError("regime", "by-date needs horizon.start (the month of period 1, YYYY-MM)")
         known = known_regimes()
         for name in [value] if isinstance(value, str) else value.values():
             if name not in known:
@@ -166,7 +193,13 @@ class Chip(Strict):
     memory_gb: NonNegative = Field(default=0, description="Memory per GPU, GB.")
     tdp_w: NonNegative = Field(default=0, description="Board power per GPU, W.")
     interconnect_gbps: NonNegative | None = Field(
-        default=None, description="Bidirectional chip-to-chip bandwidth, GB/s (export rules)."
+        default=None,
+        description="Aggregate bidirectional transfer rate over all inputs and outputs to or from"
+        " chips other than volatile memory, GB/s: NVLink-type links plus PCIe/CXL (the October 2022"
+        " export rule's test).",
+    )
+    memory_bandwidth_gbps: NonNegative | None = Field(
+        default=None, description="Memory (DRAM/HBM) bandwidth per GPU, GB/s (export rules of 2026)."
     )
     tpp: NonNegative | None = Field(
         default=None,
@@ -242,7 +275,17 @@ class Offer(Strict):
     )
     tags: list[str] = Field(default_factory=list, description="Free labels, selectable by policies.")
     source: str | None = Field(default=None, description="Where the price comes from.")
+    as_of: str | None = Field(
+        default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])(-\d{2})?$",
+        description="When the price was seen, YYYY-MM or YYYY-MM-DD (a warning when it is more than a"
+        " year before horizon.start).",
+    )
     notes: str | None = Field(default=None, description="Free text.")
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of_date(cls, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value
 
     def lead_time_at(self, period: int) -> int:
         """L(t): lead time of an order/start placed in `period`."""
@@ -405,6 +448,9 @@ class Instance(Strict):
         default_factory=list, description="Possible futures planned for together (MODEL.md section 8)."
     )
     risk: Risk = Field(default_factory=Risk, description="How the scenarios' costs are combined.")
+
+    # by-date is resolved before anything else sees the instance: downstream only meets schedules
+    _by_date = model_validator(mode="before")(classmethod(lambda cls, data: resolve_by_date(data)))
 
     @model_validator(mode="after")
     def _references(self) -> "Instance":

@@ -6,7 +6,11 @@ when every figure it names lies within its bounds. A new regime is a new file, n
 (docs/compliance.md describes the format).
 
 Figures a clause may name: `tpp` (given, or derived from the peaks), `pd` (performance density,
-tpp / die_area_mm2) and any numeric chip field such as `interconnect_gbps`.
+tpp / die_area_mm2) and any numeric chip field such as `interconnect_gbps` or
+`memory_bandwidth_gbps`. A regime may also name chips (`named_chips`: controlled whatever their
+figures, the decision naming the letter) and let controlled chips meeting a `case_by_case`
+clause through with a caveat (a licence reviewed case by case; there an unknown figure does not
+qualify).
 
 Missing figures: MODEL.md says a chip lacking a figure a rule needs "counts as controlled:
 nothing unknown slips through". Read clause by clause, an unknown figure takes its worst case: a
@@ -25,7 +29,8 @@ from models.regimes import Bounds, Regime, known_regimes, load_regime  # noqa: F
 if TYPE_CHECKING:
     from models.instance import Chip, Instance, Offer
 
-FIGURE_LABELS = {"tpp": "TPP", "pd": "PD", "interconnect_gbps": "interconnect"}
+FIGURE_LABELS = {"tpp": "TPP", "pd": "PD", "interconnect_gbps": "interconnect",
+                 "memory_bandwidth_gbps": "memory bandwidth"}
 
 
 # --------------------------------------------------------------------------- figures
@@ -100,6 +105,7 @@ class Classification:
     controlled: bool
     rule: str | None       # "us-2023-10 3A090.a" when controlled
     explanation: str       # "TPP 4992 >= 4800" or why no clause holds
+    named: bool = False    # controlled because the regime names the chip
 
 
 def classify(chip: Chip, regime: Regime | str) -> Classification:
@@ -109,6 +115,9 @@ def classify(chip: Chip, regime: Regime | str) -> Classification:
     so the explanation names real figures whenever it can.
     """
     regime = load_regime(regime) if isinstance(regime, str) else regime
+    for named in regime.named_chips:
+        if chip.id in named.chips:
+            return Classification(True, f"{regime.id} {named.id}", f"chip {chip.id} named in {named.letter}", named=True)
     by_unknown: tuple[str, ClauseCheck] | None = None
     misses: list[str] = []
     for rule in regime.rules:
@@ -130,7 +139,7 @@ def classify(chip: Chip, regime: Regime | str) -> Classification:
         ]
         return Classification(True, f"{regime.id} {rule_id}", " and ".join(parts) + " (counts as controlled)")
     if not regime.rules:
-        return Classification(False, None, f"{regime.id} has no rules")
+        return Classification(False, None, f"{regime.id} has no rules" + (" naming this chip" if regime.named_chips else ""))
     return Classification(False, None, f"below {regime.id}: " + "; ".join(misses))
 
 
@@ -174,9 +183,26 @@ def chip_decision(chip: Chip, regime_id: str, country: str | None,
         if where not in restricted:
             return Decision(False, None, f"allowed: lease runs in {where}, outside the restricted destinations of {regime.id}")
     verdict = classify(chip, regime)
+    if verdict.controlled and not verdict.named:  # a named chip is not reviewed case by case
+        licensed = case_by_case(chip, regime)
+        if licensed is not None:
+            return Decision(False, None, f"allowed: {verdict.rule}, {verdict.explanation}"
+                                         f" (caveat: {regime.case_by_case.note}; {licensed})")
     if verdict.controlled:
         return Decision(True, verdict.rule, f"blocked: {verdict.rule}, {verdict.explanation}")
     return Decision(False, None, f"allowed: {verdict.explanation}")
+
+
+def case_by_case(chip: Chip, regime: Regime) -> str | None:
+    """The figures by which a controlled chip qualifies for the regime's case-by-case review, or
+    None. Every figure of a clause must be known: an unknown one does not qualify."""
+    if regime.case_by_case is None:
+        return None
+    for clause in regime.case_by_case.clauses:
+        check = check_clause(chip, clause)
+        if check.holds and not check.unknown:
+            return " and ".join(check.met)
+    return None
 
 
 def offer_decision(instance: Instance, offer: Offer, regime: str | None = None) -> Decision:
@@ -198,14 +224,17 @@ def regime_summary(regime_id: str) -> dict[str, Any]:
         "id": r.id, "title": r.title, "source": r.source,
         "published": r.published.isoformat() if r.published else None,
         "in_force": r.in_force.isoformat() if r.in_force else None,
-        "rescinded": r.rescinded.isoformat() if r.rescinded else None,
+        "ended": r.ended.isoformat() if r.ended else None,
+        "ended_by": r.ended_by, "ended_how": r.ended_how,
         "restricted_destinations": list(r.restricted_destinations),
         "rules": [{"id": rule.id, "text": rule.text} for rule in r.rules],
+        "named_chips": [{"id": n.id, "letter": n.letter, "chips": list(n.chips)} for n in r.named_chips],
+        "case_by_case": r.case_by_case.note if r.case_by_case else None,
     }
 
 
 def latest_regime() -> str:
-    """The regime in force most recently and not rescinded: the default of `plan chips`."""
+    """The regime in force most recently and not ended: the default of `plan chips`."""
     live = [load_regime(r) for r in known_regimes() if r != "none"]
-    live = [r for r in live if r.in_force and not r.rescinded]
+    live = [r for r in live if r.in_force and not r.ended]
     return max(live, key=lambda r: r.in_force).id if live else "none"

@@ -33,7 +33,8 @@ from optimizer.compliance import (
     performance_density,
 )
 
-LATER = ("us-2023-10", "us-2024-12", "us-2025-01")  # same 3A090.a/.b thresholds
+LATER = ("us-2023-10", "us-2024-12", "us-2025-01", "us-2025-07")  # same 3A090.a/.b thresholds, no names
+NAMING_H20 = ("us-2025-04", "us-2025-05")  # the same thresholds plus the H20 named by letter
 
 
 def catalog_chip(chip_id: str) -> Chip:
@@ -74,9 +75,10 @@ def test_performance_density_unknown_without_die_area_or_with_zero():
 
 
 # Hand-derived from the catalog figures (TPP / die mm^2 / interconnect GB/s):
-#   A100 4992/826/600, A800 4992/826/400, H100 15832/814/900, H800 15832/814/400,
-#   H20 2368/814/900, BR100 16384/1074/?, BR104 8192/537/?, MLU270 1024/?/?, MLU290 4096/?/600,
-#   MLU370 2048/?/200, Tiangai 2360/?/?, Zhikai 3072/?/?, Ascend-910B 5120/?/392, Hygon 691.2/?/?
+#   A100 4992/826/664, A800 4992/826/464, H100 15832/814/1028, H800 15832/814/528,
+#   H20 2368/814/1028, H200 15832/814/1028, BR100 16384/1074/?, BR104 8192/537/?, MLU270 1024/?/?,
+#   MLU290 4096/?/664, MLU370 2048/?/264, Tiangai 2360/?/?, Zhikai 3072/?/?, Ascend-910B 5120/665.6/?,
+#   Ascend-910C 12480/?/?, Hygon 691.2/?/?, MTT-S4000 1600/?/368 (interconnect = NVLink-type + PCIe)
 # us-2022-10: controlled iff TPP >= 4800 and (interconnect >= 600 or unknown).
 # later: TPP >= 4800 -> a; else TPP >= 1600 with unknown PD -> a (a.2 worst case); H20: no clause.
 EXPECTED = {
@@ -86,6 +88,7 @@ EXPECTED = {
     "H100-SXM-80G":   ("3A090",   "3A090.a"),
     "H800-SXM-80G":   (None,      "3A090.a"),
     "H20-96G":        (None,      None),       # 2368 < 2400 and PD 2.91 < 3.2
+    "H200-SXM-141G":  ("3A090",   "3A090.a"),  # 15832 and 1028 >= 600
     "BR100":          ("3A090",   "3A090.a"),  # interconnect unknown counts as >= 600
     "BR104":          ("3A090",   "3A090.a"),
     "MLU270":         (None,      None),       # TPP 1024 < 1600: no clause can hold
@@ -93,8 +96,10 @@ EXPECTED = {
     "MLU370-X8":      (None,      "3A090.a"),
     "Tiangai-100":    (None,      "3A090.a"),
     "Zhikai-100":     (None,      "3A090.a"),
-    "Ascend-910B":    (None,      "3A090.a"),  # 5120 >= 4800 (interconnect 392 in 2022)
+    "Ascend-910B":    ("3A090",   "3A090.a"),  # 5120 >= 4800, interconnect unknown (392 was a server figure)
+    "Ascend-910C":    ("3A090",   "3A090.a"),  # 12480 >= 4800, interconnect unknown
     "Hygon-DCU-Z100": (None,      None),       # 691.2 < 1600
+    "MTT-S4000":      (None,      "3A090.a"),  # 1600 < 4800; 1600 >= 1600 with PD unknown (a, worst case)
 }
 
 
@@ -103,10 +108,12 @@ def test_the_expectations_cover_the_whole_catalog():
 
 
 @pytest.mark.parametrize("chip_id", sorted(EXPECTED))
-@pytest.mark.parametrize("regime", ["none", "us-2022-10", *LATER])
+@pytest.mark.parametrize("regime", ["none", "us-2022-10", *LATER, *NAMING_H20, "us-2026-01"])
 def test_classification_of_every_catalog_chip(chip_id, regime):
     chip = catalog_chip(chip_id)
     expected = None if regime == "none" else EXPECTED[chip_id][0 if regime == "us-2022-10" else 1]
+    if regime in NAMING_H20 and chip_id == "H20-96G":
+        expected = "H20-letter"  # named whatever its figures
     got = classify(chip, regime)
     assert got.controlled == (expected is not None)
     assert got.rule == (f"{regime} {expected}" if expected else None)
@@ -126,7 +133,7 @@ def test_a800_allowed_in_2022_controlled_in_2023_with_its_figures():
     a800 = catalog_chip("A800-SXM-80G")
     d22 = chip_decision(a800, "us-2022-10", "CN")
     assert not d22.blocked and d22.rule is None
-    assert "interconnect 400 < 600" in d22.reason
+    assert "interconnect 464 < 600" in d22.reason  # NVLink 400 + PCIe Gen4 64
     d23 = chip_decision(a800, "us-2023-10", "CN")
     assert d23.blocked and d23.rule == "us-2023-10 3A090.a"
     assert d23.reason == "blocked: us-2023-10 3A090.a, TPP 4992 >= 4800"
@@ -134,7 +141,7 @@ def test_a800_allowed_in_2022_controlled_in_2023_with_its_figures():
 
 def test_a100_blocked_under_2022_names_both_figures():
     d = chip_decision(catalog_chip("A100-SXM-80G"), "us-2022-10", "CN")
-    assert d.blocked and d.reason == "blocked: us-2022-10 3A090, TPP 4992 >= 4800 and interconnect 600 >= 600"
+    assert d.blocked and d.reason == "blocked: us-2022-10 3A090, TPP 4992 >= 4800 and interconnect 664 >= 600"
 
 
 def test_h20_explains_why_it_is_below_every_clause():
@@ -272,7 +279,7 @@ def test_2025_framework_tiers():
     assert not chip_decision(a100, "us-2025-01", "JP").blocked       # tier 1
     tier2 = chip_decision(a100, "us-2025-01", "IN")                  # tier 2: allowed, with caveat
     assert not tier2.blocked and "caveat" in tier2.reason
-    assert load_regime("us-2025-01").rescinded is not None
+    assert load_regime("us-2025-01").ended is not None
 
 
 # --------------------------------------------------------------------------- regime files
@@ -334,13 +341,13 @@ def test_plan_chips_json_statuses():
     status = {c["id"]: c["status"]["us-2022-10"]["blocked"] for c in data["chips"]}
     assert status["A800-SXM-80G"] is False and status["A100-SXM-80G"] is True
     row = next(c for c in data["chips"] if c["id"] == "H100-SXM-80G")
-    assert row["tpp"] == 15832 and row["tpp_given"] is False and row["interconnect_gbps"] == 900
+    assert row["tpp"] == 15832 and row["tpp_given"] is False and row["interconnect_gbps"] == 1028  # 900 + 128
 
 
 def test_plan_chips_defaults_to_the_latest_regime_in_force_and_cn():
     data = json.loads(run("chips", "--json").stdout)
-    # us-2025-01 is rescinded; us-2024-12 (in force 2024-12-02) is the latest standing one
-    assert [r["id"] for r in data["regimes"]] == ["us-2024-12"] and data["country"] == "CN"
+    # us-2026-01 (in force 2026-01-15) is the only regime without an end
+    assert [r["id"] for r in data["regimes"]] == ["us-2026-01"] and data["country"] == "CN"
 
 
 def test_plan_chips_all_regimes_side_by_side():
@@ -349,7 +356,8 @@ def test_plan_chips_all_regimes_side_by_side():
     for word in ("us-2022-10", "us-2023-10", "us-2024-12", "us-2025-01", "A800-SXM-80G"):
         assert word in res.stdout
     data = json.loads(run("chips", "--regime", "all", "--json").stdout)
-    assert [r["id"] for r in data["regimes"]] == ["us-2022-10", "us-2023-10", "us-2024-12", "us-2025-01"]
+    assert [r["id"] for r in data["regimes"]] == ["us-2022-10", "us-2023-10", "us-2024-12", "us-2025-01",
+                                                  "us-2025-04", "us-2025-05", "us-2025-07", "us-2026-01"]
 
 
 def test_plan_chips_reads_an_instance_and_its_defaults(tmp_path):
