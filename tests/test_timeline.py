@@ -206,3 +206,20 @@ def test_plan_offers_of_an_instance_uses_its_currency(tmp_path):
     rows = {r["id"]: r for r in json.loads(run("offers", str(path), "--json").stdout)["offers"]}
     assert rows["A800-server-CN"]["price_converted"] == pytest.approx(1_400_000 * 0.14)
     assert run("offers", str(tmp_path / "missing.yaml")).exit_code == 2
+
+
+def test_today_offers_are_listed_with_sources_and_kept_out_of_the_2023_market():
+    # issue 16: `plan offers catalog/2026` lists 2026 parts (H200 servers, reported at 1.4-1.5 M CNY)
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    from models.catalog import BUILTIN
+
+    out = CliRunner().invoke(app, ["offers", "catalog/2026", "--json"])
+    assert out.exit_code == 0, out.output
+    offers = {o["id"]: o for o in json.loads(out.output)["offers"]}
+    h200 = offers["H200-server-CN"]
+    assert h200["as_of"] == "2026-01" and "Tencent Technology" in h200["source"]
+    assert all("offers-2026" not in str(p) for p in BUILTIN["catalog"])  # cn-2023-h1 keeps its 2023 market

@@ -32,6 +32,8 @@ BUILTIN = {
     "catalog": (BUILTIN_DIR / "chips.yaml", BUILTIN_DIR / "offers.yaml"),
     "catalog/chips": (BUILTIN_DIR / "chips.yaml",),
     "catalog/offers": (BUILTIN_DIR / "offers.yaml",),
+    # 2026 parts: not in `catalog`, so instances of earlier years keep the market they had
+    "catalog/2026": (BUILTIN_DIR / "offers-2026.yaml",),
 }
 CATALOG_KEYS = {"include", "description", "chips", "offers", "fx"}
 MERGED = ("chips", "offers")
