@@ -63,8 +63,12 @@ def load_or_exit(path: Path, overrides: list[str] | None):
         fail_input(exc.messages, exc.source)
 
 
-def print_warnings(path: Path, inst) -> None:
-    """`warning: place: message` lines on stderr (models/warnings.py); the exit code is unchanged."""
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Warnings (probable unit mistakes, stale prices) are errors: exit 2.")]
+
+
+def print_warnings(path: Path, inst, strict: bool = False) -> None:
+    """`warning: place: message` lines on stderr (models/warnings.py); the exit code is unchanged,
+    unless `strict`: then they are input errors (exit 2)."""
     from models.errors import InputError
     from models.loading import read_data
     from models.warnings import instance_warnings
@@ -73,7 +77,10 @@ def print_warnings(path: Path, inst) -> None:
         raw = read_data(path)
     except InputError:
         raw = None
-    for message in instance_warnings(inst, raw):
+    found = instance_warnings(inst, raw)
+    if strict and found:
+        fail_input(found, str(path))
+    for message in found:
         _console(stderr=True).print(f"warning: {message}", markup=False, soft_wrap=True)
 
 
@@ -100,10 +107,11 @@ def solve(
     diagnose_depth: Annotated[str, typer.Option("--diagnose", help="Without a plan: quick (causes from the data and one"
                                                 " relaxation, <= 2 s), full (also lowered requirements and the conflicting"
                                                 " rules) or none.")] = "quick",
+    strict: StrictOpt = False,
 ) -> None:
     """Find the cheapest buy-and-lease plan (or the largest capacity) for an instance."""
     inst = load_or_exit(instance, set_)
-    print_warnings(instance, inst)
+    print_warnings(instance, inst, strict)
     if diagnose_depth not in ("quick", "full", "none"):
         fail_input([f"--diagnose: expected quick, full or none, got {diagnose_depth!r}"])
     if scenario is not None and scenario not in [s.name for s in inst.scenarios]:
@@ -140,10 +148,10 @@ def solve(
 
 
 @app.command()
-def validate(instance: InstanceArg, set_: SetOpt = None) -> None:
+def validate(instance: InstanceArg, set_: SetOpt = None, strict: StrictOpt = False) -> None:
     """Check an instance file; report every error at once with its place."""
     inst = load_or_exit(instance, set_)
-    print_warnings(instance, inst)
+    print_warnings(instance, inst, strict)
     _console().print(
         f"{instance}: valid ({len(inst.chips)} chips, {len(inst.offers)} offers, "
         f"{len(inst.requirements)} requirements, {inst.T} periods)"

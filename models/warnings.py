@@ -44,7 +44,58 @@ def default_lead_times(instance: Instance, raw_data: Any) -> Iterator[str]:
                    " period it is ordered); set this buyer's lead time")
 
 
-CHECKS: list[Callable[[Instance, Any], Iterator[str]]] = [stale_prices, default_lead_times]
+def unit_mistakes(instance: Instance, raw_data: Any) -> Iterator[str]:
+    """Values that are almost surely a unit mistake (issue 14): a rate per year where one per
+    period is meant, a speed-up taken for an efficiency, W taken for kW."""
+    if instance.horizon.discount_rate > 0.1:
+        yield (f"horizon.discount_rate: {instance.horizon.discount_rate:g} per period is over 10%; the rate is per"
+               " period (month), not per year")
+    for i, chip in enumerate(instance.chips):
+        if chip.efficiency > 2:
+            yield (f"chips[{i}].efficiency: {chip.efficiency:g} multiplies the datasheet peak; software maturity"
+                   " is a share (usually <= 1)")
+    for t, kw in sorted((instance.site.power_kw or {}).items()):
+        if kw > 1e6:
+            yield f"site.power_kw.{t}: {kw:g} kW is over 1 GW; the cap is in kW, not W"
+
+
+def empty_windows(instance: Instance, raw_data: Any) -> Iterator[str]:
+    """An order window that closes before it opens: the offer can never be used (MODEL.md 3)."""
+    for i, offer in enumerate(instance.offers):
+        if offer.available_until is not None and offer.available_until < offer.available_from:
+            yield (f"offers[{i}].available_until: {offer.available_until} is before available_from"
+                   f" {offer.available_from}: {offer.id} can never be ordered")
+
+
+def tiny_requirements(instance: Instance, raw_data: Any) -> Iterator[str]:
+    """A capacity requirement smaller than one unit of every offer that serves it: a unit
+    mistake (PFLOPS written for TFLOPS, TB for GB) more often than a real need."""
+    chips = {c.id: c for c in instance.chips}
+    for i, req in enumerate(instance.requirements):
+        if not req.schedule:
+            continue
+        largest = max(req.schedule.values())
+        units = []
+        for offer in instance.offers:
+            chip = chips.get(offer.chip)
+            if chip is None:
+                continue
+            if req.metric == "gpus":
+                per_unit = offer.gpus_per_unit
+            elif req.metric == "memory_gb":
+                per_unit = chip.memory_gb * offer.gpus_per_unit
+            else:
+                per_unit = getattr(chip, req.metric) * chip.efficiency * offer.gpus_per_unit
+            if per_unit > 0:
+                units.append(per_unit)
+        if units and 0 < largest < min(units):
+            yield (f"requirements[{i}].schedule: at most {largest:g} {req.metric}, less than one unit of any offer"
+                   f" ({min(units):g} at least); is the unit right?")
+
+
+CHECKS: list[Callable[[Instance, Any], Iterator[str]]] = [
+    stale_prices, default_lead_times, unit_mistakes, empty_windows, tiny_requirements,
+]
 
 
 def instance_warnings(instance: Instance, raw_data: Any = None) -> list[str]:

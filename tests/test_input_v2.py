@@ -98,3 +98,30 @@ def test_null_removes_a_key_so_its_default_applies():
     a, b = scenario_instances(check(data))
     assert a.probability == 0.75 and b.probability == 0.25 and a.known == 4
     assert a.instance.offers[0].lead_time_at(1) == 2 and b.instance.offers[0].lead_time_at(1) == 0
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"horizon": {"periods": 3, "discount_rate": 0.08 * 12}}, "horizon.discount_rate: 0.96 per period is over 10%"),
+    ({"chips": [{"id": "X", "bf16_tflops": 100, "efficiency": 3}]}, "chips[0].efficiency: 3 multiplies"),
+    ({"site": {"power_kw": {1: 2e6}}}, "site.power_kw.1: 2e+06 kW is over 1 GW"),
+    ({"requirements": [{"id": "need", "metric": "bf16_tflops", "schedule": 0.5}]},
+     "requirements[0].schedule: at most 0.5 bf16_tflops, less than one unit of any offer (100 at least)"),
+    ({"offers": [{**BASE["offers"][0], "available_from": 3, "available_until": 2}, BASE["offers"][1]]},
+     "offers[0].available_until: 2 is before available_from 3"),
+])
+def test_probable_unit_mistakes_warn_and_strict_refuses(tmp_path, changes, expected):
+    # issue 14: a warning on stderr with exit 0; with --strict the same message and exit 2
+    data = {**BASE, **changes}
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0 and f"warning: {expected}" in result.output, result.output
+    strict = runner.invoke(app, ["validate", str(path), "--strict"])
+    assert strict.exit_code == 2 and expected in strict.output
+
+
+def test_a_plain_instance_has_no_warning(tmp_path):
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(BASE, sort_keys=False))
+    result = runner.invoke(app, ["validate", str(path), "--strict"])
+    assert result.exit_code == 0 and "warning" not in result.output
