@@ -216,12 +216,14 @@ def check_command(
             from rich.markup import escape
             from rich.table import Table
 
-            table = Table(title=f"{len(report.violations)} violation(s) in {plan_file}")
+            table = Table(title=f"{report.summary()}: {plan_file}", title_justify="left")
             for col in ("rule", "place", "size", "message"):
                 table.add_column(col, justify="right" if col == "size" else "left")
-            for v in report.violations:
+            for v in report.lead():
                 table.add_row(escape(v.rule), escape(v.place), f"{v.size:,.6g}", escape(v.message))
             console.print(table)
+            if report.roots() and report.consequences():
+                console.print(f"[dim]{len(report.consequences())} reported figures that follow: --json lists them[/]")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_NO_PLAN)
 
 

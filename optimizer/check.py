@@ -25,6 +25,8 @@ from models.instance import FLOP_METRICS, METRICS, Instance, Offer, schedule_val
 from models.result import Result
 
 NO_PLAN = ("infeasible", "unbounded", "time_limit")
+# what the result reports against the recomputation: knock-on effects when a rule is broken
+CONSEQUENCES = ("cost_mismatch", "objective_mismatch", "report_mismatch")
 COST_FIELDS = ("capex", "refunds", "lease", "power", "fixed", "residual_credit", "shortfall", "total_cash", "discounted")
 
 
@@ -50,20 +52,48 @@ class CheckReport:
     def rules(self) -> list[str]:
         return [v.rule for v in self.violations]
 
+    def roots(self) -> list[Violation]:
+        """Broken rules of the model (the plan's own faults). When there are any, the reported
+        figures that disagree (costs, capacity and cash rows) mostly follow from them."""
+        return [v for v in self.violations if v.rule not in CONSEQUENCES]
+
+    def consequences(self) -> list[Violation]:
+        return [v for v in self.violations if v.rule in CONSEQUENCES]
+
+    def lead(self) -> list[Violation]:
+        """The violations to show first: the roots, or every mismatch when nothing else broke."""
+        return self.roots() or self.consequences()
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "orders": self.orders,
             "leases": self.leases,
+            "root_violations": len(self.roots()),
             "violations": [asdict(v) for v in self.violations],
             "recomputed": self.recomputed,
         }
 
+    def summary(self) -> str:
+        """'2 broken rules, and 41 reported figures that follow from them (cost_mismatch 5, ...)'."""
+        roots, rest = self.roots(), self.consequences()
+        if not roots:
+            return f"{len(rest)} reported figure(s) disagree with the plan"
+        counts: dict[str, int] = defaultdict(int)
+        for v in rest:
+            counts[v.rule] += 1
+        tail = (f", and {len(rest)} reported figure(s) that follow from them ("
+                + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())) + ")") if rest else ""
+        return f"{len(roots)} broken rule(s){tail}"
+
     def describe(self) -> str:
         if self.ok:
             return f"plan is valid: {self.orders} orders, {self.leases} leases, costs match"
-        lines = [f"{len(self.violations)} violation(s):"]
-        lines += [f"  {v.rule} at {v.place}: {v.message} (size {v.size:g})" for v in self.violations]
+        lines = [self.summary() + ":"]
+        lines += [f"  {v.rule} at {v.place}: {v.message} (size {v.size:g})" for v in self.lead()]
+        if self.roots() and self.consequences():
+            lines.append("then:")
+            lines += [f"  {v.rule} at {v.place}: {v.message} (size {v.size:g})" for v in self.consequences()]
         return "\n".join(lines)
 
 
@@ -217,6 +247,8 @@ def check_plan(instance: Instance, result: Result | dict, tol: float = 1e-6) -> 
         return report
     report.recomputed = _check_one(instance, res, bad, tol)
     report.recomputed.pop("units")
+    if "wrong_instance" in report.rules():
+        return report
     sense = instance.objective.sense
     objective = report.recomputed["objective"]
     if sense == "min_cost" and res.expected_cost is not None and not _close(res.expected_cost, objective, tol):
@@ -230,6 +262,15 @@ def _check_one(instance: Instance, res, bad, tol: float) -> dict[str, Any]:
     returns what was recomputed. The objective itself is compared by the caller."""
     T = instance.T
     offers = {o.id: o for o in instance.offers}
+    named = {r.offer for r in [*res.orders, *res.leases]}
+    unknown = sorted(named - set(offers))
+    if unknown and len(unknown) * 2 > len(named):  # most of the plan is foreign: one message, not one per row
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        bad(Violation("wrong_instance", "instance", len(unknown),
+                      f"{len(unknown)} of the plan's {len(named)} offers are not in this instance ({shown}):"
+                      f" the plan of {getattr(res, 'instance', 'another instance')!r} checked against"
+                      f" {instance.name!r}?"))
+        return {"objective": float("nan"), "units": {}, "cost": {}}
 
     # ---- the decisions n[o,t], one per offer and period (section 3)
     n: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))

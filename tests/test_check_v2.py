@@ -82,3 +82,29 @@ def test_risk_measures_by_hand():
     assert risk_of([3, 9.5], [0.9, 0.1], "worst", 0.9, 1) == pytest.approx(9.5)
     assert risk_of([3, 9.5], [0.9, 0.1], "cvar", 0.8, 1) == pytest.approx(6.25)
     assert risk_of([3, 9.5], [0.9, 0.1], "cvar", 0.8, 0.5) == pytest.approx(4.95)
+
+
+def test_one_cut_order_leads_with_its_root_and_counts_the_rest():
+    # issue 14: an order cut by 3 units gave 53 rows, mostly knock-on; now the broken rule leads
+    from tests.conftest import INSTANCES
+
+    inst = load_instance(INSTANCES / "cn-2023-h1.yaml")
+    data = solve_instance(inst).model_dump()
+    order = max(data["orders"], key=lambda o: o["units"])
+    order["units"] -= 3
+    order["gpus"] = order["units"] * 8
+    order["cost"] = order["units"] * order["unit_price"]
+    report = check_plan(inst, data)
+    assert report.roots() and {v.rule for v in report.roots()} <= {"meet_capacity", "respect_policies"}
+    assert report.lead() == report.roots() and report.consequences()
+    assert report.summary().startswith(f"{len(report.roots())} broken rule(s), and {len(report.consequences())}")
+
+
+def test_a_plan_of_another_instance_is_said_once():
+    from tests.conftest import INSTANCES
+
+    other = load_instance(INSTANCES / "cn-2023-h1.yaml")
+    plan = solve_instance(other).model_dump()
+    inst = load_instance(FEATURES / "tiny.yaml")
+    report = check_plan(inst, plan)
+    assert report.rules() == ["wrong_instance"] and "cn-2023-h1" in report.violations[0].message
