@@ -135,3 +135,19 @@ def test_a_search_cut_short_by_the_time_limit_is_never_computed():
 
     price, _rival, complete = _crossing_search(CutShort(), CostLines(p, offer), offer, {}, 0.0, 1)
     assert complete is False and price is None
+
+
+def test_wording_paid_prices_any_price_and_plain_numbers():
+    # issue 14: price-breaks.yaml pays the 9 USD break on 16 units (list 10, its header);
+    # an offer no price moves is "needed at any price"; amounts never in scientific notation
+    from models.loading import load_instance
+    from optimizer.analysis.diagnose import fmt_metric, fmt_num
+    from optimizer.analysis.explain import explain
+    from tests.conftest import FEATURES
+
+    ex = explain(load_instance(FEATURES / "price-breaks.yaml"))
+    a = next(b for b in ex.break_even if b.offer == "A")
+    assert a.paid_unit_price == pytest.approx(9) and "at 9 USD per unit after price breaks; list 10 USD" in a.text
+    only = explain(load_instance(FEATURES / "explain-only-offer.yaml"))
+    assert "needed at any price (from period 2)" in only.break_even[0].text
+    assert fmt_metric(197_400_000, "bf16_tflops") == "197,400 PFLOPS" and "e+" not in fmt_num(1.678e7)

@@ -55,14 +55,21 @@ def fmt_metric(x: float, metric: str) -> str:
     """1500 TFLOPS -> '1.5 PFLOPS'; 2048 GB -> '2.048 TB'."""
     unit = METRIC_UNIT.get(metric, metric)
     if unit == "TFLOPS" and abs(x) >= 1000:
-        return f"{x / 1000:.4g} PFLOPS"
-    if unit == "GB" and abs(x) >= 1000:
-        return f"{x / 1000:.4g} TB"
-    return f"{x:.4g} {unit}"
+        x, unit = x / 1000, "PFLOPS"
+    elif unit == "GB" and abs(x) >= 1000:
+        x, unit = x / 1000, "TB"
+    return f"{fmt_num(x, 4)} {unit}"
 
 
-def fmt_num(x: float) -> str:
-    return f"{x:.6g}"
+def fmt_num(x: float, digits: int = 6) -> str:
+    """Plain digits, never scientific notation: 197400 -> '197,400', 0.01234 -> '0.01234'."""
+    if abs(x) >= 10 ** digits or (abs(x) >= 1000 and float(x).is_integer()):
+        return f"{x:,.0f}"
+    text = f"{x:.{digits}g}"
+    if "e" in text:  # tiny values: fixed notation with enough decimals, if any shows
+        fixed = f"{x:.{digits + 2}f}".rstrip("0").rstrip(".")
+        return fixed if fixed not in ("0", "-0") else text
+    return f"{float(text):,}" if abs(x) >= 1000 else text
 
 
 def period_ranges(periods) -> str:
@@ -448,6 +455,7 @@ def relaxation_actions(p: Prepared, m, relaxables: list[Relaxable], amounts: dic
             ))
         elif r.family == "work":
             req = p.work_requirements[r.index]
+            amount = min(amount, req.work_flop)  # the slack may exceed the work; it cannot go below 0
             out.append(Diagnosis(
                 kind="lower", constraint=f"requirement {req.name}", periods=list(range(req.first, req.last + 1)),
                 amount=amount, unit="FLOP",

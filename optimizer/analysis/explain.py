@@ -88,6 +88,9 @@ class BreakEven(Out):
                                                           "offers); None: not up to 65536x the price.")
     upper_change: str | None = None
     computed: bool = Field(default=True, description="False when the time limit came first.")
+    paid_unit_price: float | None = Field(
+        default=None, description="What the plan pays per unit on average (price breaks and price factors applied).")
+    first_period: int | None = Field(default=None, description="First period the plan orders or starts this offer.")
     text: str
 
 
@@ -599,6 +602,10 @@ def break_even_prices(p: Prepared, units: dict, options, deadline: float | None,
     for o in p.offers:
         total = sum(units.get((o.id, t), 0) for t in o.window)
         row = BreakEven(offer=o.id, kind=o.kind, used=total > 0, units=total, unit_price=o.unit_price, text="")
+        if total:
+            placed = [(t, units[o.id, t]) for t in o.window if units.get((o.id, t), 0) > 0]
+            row.paid_unit_price = sum(o.factor.get(t, 1.0) * o.price_for(n) * n for t, n in placed) / total
+            row.first_period = placed[0][0]
         if o.unit_price <= 0 or probe.out_of_time():
             row.computed = False
             row.text = (f"{o.id}: price 0, nothing to move" if o.unit_price <= 0 else
@@ -692,11 +699,16 @@ def _break_even_text(row: BreakEven, cur: str) -> str:
         return f"{row.offer} ({now}{per}): not computed (time limit)"
     parts = []
     if row.used:
-        parts.append(f"{row.offer} is used ({row.units} unit{'s' if row.units != 1 else ''} at {now}{per})")
+        paid = row.paid_unit_price if row.paid_unit_price is not None else row.unit_price
+        at = fmt_money(paid, cur)
+        listed = abs(paid - row.unit_price) > 1e-9 * max(1.0, row.unit_price)
+        at += f"{per} after price breaks; list {now}" if listed else per
+        parts.append(f"{row.offer} is used ({row.units} unit{'s' if row.units != 1 else ''} at {at})")
         if row.upper is not None:
-            parts.append(f"above {fmt_money(row.upper, cur)} the plan changes ({row.upper_change})")
+            parts.append(f"above {'a list price of ' if listed else ''}{fmt_money(row.upper, cur)} the plan changes"
+                         f" ({row.upper_change})")
         else:
-            parts.append(f"no price up to {MAX_FACTOR:.0f}x changes the plan")
+            parts.append(f"needed at any price (from period {row.first_period})")
         if row.lower is not None:
             parts.append(f"below {fmt_money(row.lower, cur)} it changes ({row.lower_change})")
     else:
