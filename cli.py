@@ -39,7 +39,14 @@ ThreadsOpt = Annotated[int, typer.Option("--threads", min=1, help="HiGHS threads
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # `plan solve ... | head -1`: the reader stopped reading; nothing failed (rich exits 1)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(0)
+
+    return PipeConsole(stderr=stderr, highlight=False)
 
 
 def fail_input(messages: list[str], source: str | None = None) -> None:
@@ -61,6 +68,10 @@ def load_or_exit(path: Path, overrides: list[str] | None):
         return load_instance(path, overrides)
     except InputError as exc:
         fail_input(exc.messages, exc.source)
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Warnings (probable unit mistakes, stale prices) are errors: exit 2.")]
@@ -153,8 +164,8 @@ def validate(instance: InstanceArg, set_: SetOpt = None, strict: StrictOpt = Fal
     inst = load_or_exit(instance, set_)
     print_warnings(instance, inst, strict)
     _console().print(
-        f"{instance}: valid ({len(inst.chips)} chips, {len(inst.offers)} offers, "
-        f"{len(inst.requirements)} requirements, {inst.T} periods)"
+        f"{instance}: valid ({plural(len(inst.chips), 'chip')}, {plural(len(inst.offers), 'offer')}, "
+        f"{plural(len(inst.requirements), 'requirement')}, {plural(inst.T, 'period')})"
     )
 
 
@@ -994,6 +1005,10 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except BrokenPipeError:  # `plan solve ... | head -1`: the reader stopped reading, nothing failed
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit must not raise again
+        sys.exit(0)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get("PLAN_DEBUG"):
             raise

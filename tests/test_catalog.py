@@ -182,3 +182,14 @@ def test_both_stories_solve_and_the_stricter_rule_costs_at_least_as_much(solve):
     assert results[1].objective >= results[0].objective * (1 - 1e-9)
     used = {o.offer for o in results[1].orders} | {lease.offer for lease in results[1].leases}
     assert not used & {"A800-server-CN", "H800-server-CN", "CN-cloud-A800", "DGX-A100"}
+
+
+def test_a_typo_in_an_override_id_names_the_closest_catalog_id(tmp_path):
+    # issue 14: {id: H20-server-CN-typo, lead_time: 1} was reported as a broken new offer at an
+    # index of the merged list
+    path = tmp_path / "typo.yaml"
+    path.write_text("name: typo\ninclude: [catalog]\ncurrency: CNY\nfx: {USD: 7.2}\nhorizon: {periods: 3}\n"
+                    "offers:\n  - {id: H20-server-CN-typo, lead_time: 1}\n")
+    with pytest.raises(InputError) as err:
+        load_instance(path)
+    assert err.value.messages == ["offers[0].id: 'H20-server-CN-typo' is not a catalog id; did you mean H20-server-CN?"]

@@ -190,6 +190,7 @@ def merge_includes(data: dict, path: Path) -> dict:
     """Instance data with its `include:` catalogs merged in and the `include` key removed."""
     path = Path(path).resolve()
     merged = _collect(data, path, (path,))
+    _check_overrides(data, merged, path)
     out = {k: v for k, v in data.items() if k != "include"}
     for key in MERGED:
         own = out.get(key)
@@ -204,6 +205,32 @@ def merge_includes(data: dict, path: Path) -> dict:
         if own_fx is None or isinstance(own_fx, dict):
             out["fx"] = {**merged["fx"], **(own_fx or {})}
     return out
+
+
+OFFER_REQUIRED = ("chip", "kind", "unit_price")
+
+
+def _check_overrides(data: dict, merged: dict, path: Path) -> None:
+    """An instance offer that names no catalog id and lacks what a new offer needs was meant as an
+    override with a typo in its id: say so at its place in the file, with the closest catalog id."""
+    import difflib
+
+    offers = data.get("offers")
+    if not isinstance(offers, list):
+        return
+    known = [o.get("id") for o in merged.get("offers") or [] if isinstance(o, dict) and isinstance(o.get("id"), str)]
+    errors = []
+    for i, item in enumerate(offers):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or item["id"] in known:
+            continue
+        missing = [k for k in OFFER_REQUIRED if k not in item]
+        if not missing:
+            continue  # a complete new offer
+        close = difflib.get_close_matches(item["id"], known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else f" (and a new offer needs {', '.join(missing)})"
+        errors.append(f"offers[{i}].id: {item['id']!r} is not a catalog id{hint}")
+    if errors:
+        raise InputError(errors, str(path))
 
 
 def merge_builtin_includes(data: Any) -> Any:

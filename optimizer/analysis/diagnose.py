@@ -139,8 +139,8 @@ def row_subject(p: Prepared, family: str, index) -> tuple[str, int | None]:
         return f"offers.{idx[0]}.fixed_cost (paid once the offer is used)", idx[1]
     if family == "count_units_in_service":
         o = p.offer(idx[0])
-        return (f"offers.{o.id}: units in service (lead time {o.lead_time}, orders in periods "
-                f"{period_ranges(o.window)})"), idx[1]
+        return (f"offers.{o.id}: units in service (lead time {o.lead_time}, orders in "
+                f"{plural_periods(o.window)})"), idx[1]
     return f"{family}[{index}]", None
 
 

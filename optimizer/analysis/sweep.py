@@ -199,20 +199,24 @@ def point_key(instance, options: SolveOptions) -> str:
 def resolve_points(base: Any, set_overrides: list[str], param_sets: list[dict[str, Any]],
                    options: SolveOptions, source: str | None = None) -> list[Point]:
     """Apply and validate every point before anything is solved; all errors at once."""
-    points, errors = [], []
+    points, found = [], {}  # message -> the points it was found at, in order
     for params in param_sets:
         overrides = [override_text(p, v) for p, v in params.items()]
         where = ", ".join(f"{p}={v}" for p, v in params.items()) or "base"
         try:
             instance = validate(apply_overrides(base, list(set_overrides) + overrides), source)
         except InputError as exc:
-            errors += [f"point {where}: {m}" for m in exc.messages]
-            if len(errors) >= 20:
+            for m in exc.messages:
+                found.setdefault(m, []).append(where)
+            if len(found) >= 20:
                 break
             continue
         points.append(Point(params, overrides, point_key(instance, options)))
-    if errors:
-        raise InputError(errors, source)
+    if found:
+        # one line per problem: a bad path fails at every point the same way
+        raise InputError([f"point {at[0]}: {m}" if len(at) == 1 else
+                          f"{m} (at every point)" if len(at) == len(param_sets) else f"{m} (at {len(at)} points)"
+                          for m, at in found.items()], source)
     return points
 
 

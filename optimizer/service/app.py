@@ -653,7 +653,8 @@ def create_app(settings: Settings | None = None):
                 try:
                     pdata = point_data(base, point)
                 except InputError as exc:
-                    raise HTTPProblem(422, "invalid sweep parameter", exc.messages) from None
+                    raise HTTPProblem(422, "invalid sweep parameter",  # the CLI's flag means nothing here
+                                      [m.replace("--set ", "params.", 1) for m in exc.messages]) from None
                 check_instance(pdata, settings, f" at point {i} ({label})")
             request_doc = {"instance": base, "params": options.params, "gap": gap_, "time_limit": limit,
                            "threads": threads_}
