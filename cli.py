@@ -95,6 +95,25 @@ def print_warnings(path: Path, inst, strict: bool = False) -> None:
         _console(stderr=True).print(f"warning: {message}", markup=False, soft_wrap=True)
 
 
+def terminal_progress():
+    """A progress line on stderr while HiGHS runs, when stderr is a terminal; None otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from optimizer.output.report import money
+
+    def show(info: dict) -> None:
+        if "phase" in info:
+            sys.stderr.write(f"\r  {info['phase']}\x1b[K")
+            sys.stderr.flush()
+            return
+        best = "-" if info.get("incumbent") is None else f"{money(info['incumbent'])} {info.get('currency', '')}"
+        gap = "-" if info.get("gap") is None else f"{info['gap']:.2%}"
+        sys.stderr.write(f"\r  HiGHS {info['elapsed']:6.1f} s   best plan {best}   gap {gap}   \x1b[K")
+        sys.stderr.flush()
+
+    return show
+
+
 def write_atomic(path: Path, data) -> None:
     """Write text or bytes atomically (optimizer.output.files.write_atomic): never a half-written file."""
     from optimizer.output.files import write_atomic as write
@@ -131,7 +150,10 @@ def solve(
 
     if output is not None and not (output.parent.exists() if str(output.parent) else True):
         fail_input([f"-o {output}: folder {output.parent} does not exist"])
-    result = solve_instance(inst, SolveOptions(gap=gap, time_limit=time_limit, threads=threads))
+    progress = terminal_progress()
+    result = solve_instance(inst, SolveOptions(gap=gap, time_limit=time_limit, threads=threads, progress=progress))
+    if progress is not None:
+        sys.stderr.write("\r\x1b[K")  # the progress line goes before the report
     if result.status == "infeasible" and diagnose_depth != "none":  # why, and what it would take
         from optimizer.analysis.diagnose import diagnose
 
@@ -563,8 +585,11 @@ def explain_command(
     from optimizer.analysis.explain import explain, print_explanation
     from optimizer.planning.solve import SolveOptions
 
-    ex = explain(inst, SolveOptions(gap=gap, time_limit=time_limit, threads=threads),
+    progress = terminal_progress()
+    ex = explain(inst, SolveOptions(gap=gap, time_limit=time_limit, threads=threads, progress=progress),
                  break_even=not no_break_even, rel_tol=tol)
+    if progress is not None:
+        sys.stderr.write("\r\x1b[K")
     if json_out:
         sys.stdout.write(ex.model_dump_json(indent=2) + "\n")
     else:

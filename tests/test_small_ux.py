@@ -48,3 +48,25 @@ def test_a_bad_sweep_path_is_said_once():
 def test_counts_read_as_words():
     result = runner.invoke(app, ["validate", str(FEATURES / "tiny.yaml")])
     assert "(1 chip, 2 offers, 1 requirement, 3 periods)" in result.output.replace("\n", " ")
+
+
+def test_progress_reports_the_incumbent_in_money_while_highs_runs():
+    # issue 14: a long solve was silent; HiGHS's callbacks feed a progress line (only on a terminal)
+    from benchmarks.generate import generate
+    from models.loading import validate
+    from optimizer.planning.solve import SolveOptions, solve_instance
+
+    seen = []
+    inst = validate(generate(50, 36, "full"))
+    result = solve_instance(inst, SolveOptions(gap=0, time_limit=2, progress=seen.append))
+    assert seen and all(info["currency"] == inst.currency for info in seen)
+    with_plan = [info for info in seen if info["incumbent"] is not None]
+    assert with_plan and result.objective is not None
+    # the incumbents shown are in money, never below the plan finally reported... and above 0
+    assert min(info["incumbent"] for info in with_plan) >= result.objective * (1 - 1e-6)
+
+
+def test_no_progress_line_when_stderr_is_not_a_terminal():
+    from cli import terminal_progress
+
+    assert terminal_progress() is None  # pytest captures stderr: not a terminal

@@ -599,7 +599,9 @@ def break_even_prices(p: Prepared, units: dict, options, deadline: float | None,
     """Unit prices at which the plan would change, offer by offer (module docstring)."""
     probe = PriceProbe(p, units, options, deadline)
     out = []
-    for o in p.offers:
+    for k, o in enumerate(p.offers, 1):
+        if options.progress is not None:
+            options.progress({"phase": f"break-even prices: offer {k} of {len(p.offers)} ({o.id})"})
         total = sum(units.get((o.id, t), 0) for t in o.window)
         row = BreakEven(offer=o.id, kind=o.kind, used=total > 0, units=total, unit_price=o.unit_price, text="")
         if total:

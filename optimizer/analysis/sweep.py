@@ -180,7 +180,7 @@ class Point:
 
 
 def options_dict(options: SolveOptions) -> dict:
-    return asdict(options)
+    return {k: v for k, v in asdict(options).items() if k != "progress"}  # a display, not a setting
 
 
 def point_key(instance, options: SolveOptions) -> str:

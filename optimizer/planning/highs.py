@@ -29,6 +29,9 @@ class SolveOptions:
     time_limit: float | None = None  # seconds for the whole solve
     threads: int = 1  # 1 keeps runs deterministic
     seed: int = 0
+    # called now and then during a HiGHS run with {elapsed, incumbent, bound, gap} (scaled
+    # objective values); `plan solve` shows it on a terminal's stderr. Not part of a sweep's key.
+    progress: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -186,6 +189,8 @@ def _run_fresh(model, options: SolveOptions, time_limit: float | None, warm_star
             start = highspy.HighsSolution()
             start.col_value = [float(v.value) for v in variables]
             h.setSolution(start)
+        if options.progress is not None:
+            _report_progress(h, options.progress)
         with _stop_on_ctrl_c(lambda: h) as interrupted:
             h.run()
         if interrupted():
@@ -211,6 +216,28 @@ def _run_fresh(model, options: SolveOptions, time_limit: float | None, warm_star
         gap = float(info.mip_gap) if info.mip_gap < 1e30 else None
         outcome.mip_gap = max(0.0, gap or 0.0) if name == "optimal" else gap
     return outcome
+
+
+def _report_progress(h, progress, every: float = 0.5) -> None:
+    """Subscribe to HiGHS's MIP callbacks; pass incumbent, bound and gap on, at most every `every` s."""
+    last = [0.0]
+
+    def on_event(event) -> None:
+        d = event.data_out
+        now = d.running_time
+        if now - last[0] < every:
+            return
+        last[0] = now
+        incumbent = d.mip_primal_bound if abs(d.mip_primal_bound) < 1e30 else None
+        bound = d.mip_dual_bound if abs(d.mip_dual_bound) < 1e30 else None
+        gap = d.mip_gap if incumbent is not None and d.mip_gap < 1e30 else None
+        try:
+            progress({"elapsed": now, "incumbent": incumbent, "bound": bound, "gap": gap})
+        except Exception:  # noqa: BLE001 - a display must never stop a solve
+            pass
+
+    h.cbMipInterrupt.subscribe(on_event)
+    h.cbMipImprovingSolution.subscribe(on_event)
 
 
 @contextlib.contextmanager

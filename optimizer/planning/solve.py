@@ -72,7 +72,12 @@ class Planner:
             unmet += fix_decisions(prepared, fixed)
         if unmet:
             return no_plan(prepared, "infeasible", "; ".join(unmet), options, 0.0, started)
-        outcome, model, message = _solve_prepared(prepared, options, started, planner=self)
+        if options.progress is not None:
+            self.options = _in_money(options, prepared)
+        try:
+            outcome, model, message = _solve_prepared(prepared, self.options, started, planner=self)
+        finally:
+            self.options = options
         if outcome.status == "error":
             raise RuntimeError("HiGHS stopped without a plan and without saying why")
         if not outcome.has_plan:
@@ -118,6 +123,23 @@ class Planner:
         """The model was changed in a way not undone here: build anew next time."""
         if model is self.model:
             self.model = self.key = None
+
+
+def _in_money(options: SolveOptions, p: Prepared) -> SolveOptions:
+    """Progress reports in the instance currency (min_cost) instead of scaled solver units."""
+    import dataclasses
+
+    report = options.progress
+
+    def progress(info: dict) -> None:
+        if p.sense != "min_cost":
+            info = {**info, "incumbent": None, "bound": None}
+        else:
+            info = {k: (v * p.money_scale if k in ("incumbent", "bound") and v is not None else v)
+                    for k, v in info.items()}
+        report({**info, "currency": p.currency})
+
+    return dataclasses.replace(options, progress=progress)
 
 
 def _back_to_first_stage(model, planner: Planner) -> None:
