@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.2.0"  # 1.1.0: orders and leases carry the chip's vendor; 1.2.0: MODEL.md sections 7-8
+SCHEMA_VERSION = "1.3.0"  # 1.1.0: vendors on orders and leases; 1.2.0: MODEL.md sections 7-8; 1.3.0: site power in cash rows
 
 Status = Literal["optimal", "feasible", "infeasible", "unbounded", "time_limit"]
 
@@ -91,6 +91,8 @@ class CashRow(Out):
     power: float
     total: float
     budget: float | None = None
+    site_kw: float | None = Field(default=None, description="Owned hardware's draw times pue in this period, kW.")
+    site_cap_kw: float | None = Field(default=None, description="site.power_kw in force, kW.")
 
 
 class ShortfallRow(Out):

@@ -12,6 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cli import app
+from models.result import SCHEMA_VERSION
 from tests.conftest import solve_file
 
 runner = CliRunner()
@@ -94,7 +95,7 @@ def test_json_quote_lines_and_totals(files):
     _close(lines[2], {"offer": "(all offers)", "kind": "fixed", "extended_price": 50.0, "units": None})
     assert any("itemise" in n for n in quote["notes"])
     _close(quote["totals"], {"buy": 900.0, "lease": 560.0, "fixed": 50.0, "total": 1510.0, "units": 6, "gpus": 12})
-    assert quote["currency"] == "USD" and quote["schema_version"] == "1.2.0"
+    assert quote["currency"] == "USD" and quote["schema_version"] == SCHEMA_VERSION
 
 
 def test_instance_itemises_fixed_costs_by_offer(files):

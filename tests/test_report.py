@@ -44,3 +44,10 @@ def test_a_plan_stopped_by_the_time_limit_says_so():
     result = solve_file(FEATURES / "tiny.yaml")
     result.status, result.solver.mip_gap = "feasible", 0.0016
     assert "stopped at the time limit: not proven optimal, gap 0.16%" in render(result)
+
+
+def test_site_power_against_its_cap():
+    # site-power.yaml: the site is full (3 kW of 3) in both periods (its header)
+    result = solve_file(FEATURES / "site-power.yaml")
+    assert [(row.site_kw, row.site_cap_kw) for row in result.cash] == [(3, 3), (3, 3)]
+    assert "site kW" in render(result, 100)

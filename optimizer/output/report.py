@@ -204,15 +204,24 @@ def _print_plan(console, cur, orders, leases, capacity=(), work=(), shortfall=()
                 cells.append(cell)
             table.add_row(by[t, metrics[0]].month or str(t), *cells)
         console.print(table)
-    if any(row.budget is not None for row in cash):
-        table = Table(title=f"Cash by period ({cur})", title_justify="left",
-                      caption="budget.per_period where it applies", caption_justify="left")
-        for col in ("period", "purchases", "lease bills", "power", "total", "budget", "left"):
+    budgets = any(row.budget is not None for row in cash)
+    sites = any(row.site_cap_kw is not None for row in cash)
+    if budgets or sites:
+        table = Table(title=f"Cash ({cur}) and site power by period" if sites else f"Cash by period ({cur})",
+                      title_justify="left", caption_justify="left",
+                      caption="budget.per_period and site.power_kw where they apply")
+        cols = ["period", "purchases", "lease bills", "power", "total"] + (["budget", "left"] if budgets else [])
+        cols += ["site kW", "cap kW"] if sites else []
+        for col in cols:
             table.add_column(col, justify="left" if col == "period" else "right", no_wrap=True)
         for row in cash:
-            left = "-" if row.budget is None else money(row.budget - row.total)
-            table.add_row(row.month or str(row.period), money(row.purchases - row.refunds), money(row.lease),
-                          money(row.power), money(row.total), money(row.budget), left)
+            cells = [row.month or str(row.period), money(row.purchases - row.refunds), money(row.lease),
+                     money(row.power), money(row.total)]
+            if budgets:
+                cells += [money(row.budget), "-" if row.budget is None else money(row.budget - row.total)]
+            if sites:
+                cells += [amount(row.site_kw), amount(row.site_cap_kw)]
+            table.add_row(*cells)
         console.print(table)
     for w in work:
         console.print(

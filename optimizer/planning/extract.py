@@ -61,6 +61,7 @@ def plan_accounts(p: Prepared, units: dict[tuple[str, int], int]) -> dict:
             for t in range(1, T + 1):
                 power[t] += in_service[o.id, t] * o.power_kw * energy
     cash = {t: purchases[t] - refunds[t] + lease_bills[t] + power[t] for t in periods}
+    site_kw = {t: sum(in_service[o.id, t] * o.power_kw * p.pue for o in p.offers if o.is_buy) for t in range(1, T + 1)}
     capacity = {
         (m, t): sum(o.perf.get(m, 0.0) * in_service[o.id, t] for o in p.offers)
         for m in {*p.metrics, *(r.metric for r in p.work_requirements)} for t in range(1, T + 1)
@@ -87,6 +88,7 @@ def plan_accounts(p: Prepared, units: dict[tuple[str, int], int]) -> dict:
         "discounted": discounted,
         "capacity": capacity,
         "in_service": in_service,
+        "site_kw": site_kw,
     }
 
 
@@ -167,7 +169,8 @@ def cash_rows(p: Prepared, acc: dict) -> list[CashRow]:
     return [
         CashRow(period=t, month=p.month(t), purchases=acc["purchases"][t], refunds=acc["refunds"][t],
                 lease=acc["lease_bills"][t], power=acc["power"][t], total=acc["cash"][t],
-                budget=p.budget_per_period.get(t))
+                budget=p.budget_per_period.get(t), site_kw=acc["site_kw"].get(t),
+                site_cap_kw=p.site_power_kw.get(t))
         for t in acc["cash"] if t <= p.T or acc["cash"][t] != 0  # lease bills past T, if any
     ]
 
