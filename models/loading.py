@@ -240,3 +240,16 @@ def _restore_int_keys(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_restore_int_keys(v) for v in obj]
     return obj
+
+
+def read_json_file(path: str | Path) -> Any:
+    """A JSON file (a result of `plan solve`, an explanation) -> plain data; InputError naming it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([f"cannot read it: {getattr(exc, 'strerror', None) or exc}"], str(path)) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError([f"not JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"], str(path)) from None

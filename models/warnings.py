@@ -101,3 +101,16 @@ CHECKS: list[Callable[[Instance, Any], Iterator[str]]] = [
 def instance_warnings(instance: Instance, raw_data: Any = None) -> list[str]:
     """Every warning of every check, in order. `raw_data`: the file's data before includes."""
     return [message for check in CHECKS for message in check(instance, raw_data)]
+
+
+def file_warnings(path, instance: Instance) -> list[str]:
+    """The warnings of an instance read from `path` (its data before includes decides which
+    offers came from a catalog)."""
+    from models.errors import InputError
+    from models.loading import read_data
+
+    try:
+        raw = read_data(path)
+    except InputError:
+        raw = None
+    return instance_warnings(instance, raw)

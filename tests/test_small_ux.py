@@ -67,6 +67,6 @@ def test_progress_reports_the_incumbent_in_money_while_highs_runs():
 
 
 def test_no_progress_line_when_stderr_is_not_a_terminal():
-    from cli import terminal_progress
+    from optimizer.output.terminal import terminal_progress
 
     assert terminal_progress() is None  # pytest captures stderr: not a terminal

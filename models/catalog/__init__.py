@@ -253,3 +253,45 @@ def merge_builtin_includes(data: Any) -> Any:
 def builtin_chips() -> list[dict]:
     """The chips of the built-in catalog as plain data."""
     return merge_includes({"include": ["catalog/chips"]}, BUILTIN_DIR / "<builtin>.yaml").get("chips", [])
+
+
+def read_chips(catalog: str):
+    """Chips of a built-in catalog, a catalog file or an instance file, and the instance's defaults."""
+    from pydantic import ValidationError
+
+    from models.instance import Chip
+    from models.loading import read_data
+
+    if catalog in BUILTIN:
+        data, source = merge_includes({"include": [catalog]}, Path.cwd() / "<command line>"), catalog
+    else:
+        source = catalog
+        data = read_data(catalog)
+        if not isinstance(data, dict):
+            raise InputError(["expected a mapping with `chips` (a catalog or an instance)"], source)
+        if "include" in data:
+            data = merge_includes(data, Path(catalog))
+    defaults = {}
+    if isinstance(data.get("compliance"), dict):
+        defaults["regime"] = data["compliance"].get("regime")
+    if isinstance(data.get("buyer"), dict) and isinstance(data["buyer"].get("country"), str):
+        defaults["country"] = data["buyer"]["country"]
+    items = data.get("chips")
+    if not isinstance(items, list) or not items:
+        raise InputError(["chips: no chips here (expected a list under `chips`)"], source)
+    chips, errors = [], []
+    for i, item in enumerate(items):
+        try:
+            chips.append(Chip.model_validate(item))
+        except ValidationError as exc:
+            errors += [f"chips[{i}].{m}" for m in messages(exc)]
+    if errors:
+        raise InputError(errors, source)
+    if defaults.get("regime") is not None:
+        from models.regimes import known_regimes
+
+        if not isinstance(defaults["regime"], str) or defaults["regime"] == "by-date":
+            defaults.pop("regime")  # a schedule has no one regime: the latest (or --date) is shown
+        elif defaults["regime"] not in known_regimes():
+            raise InputError([f"compliance.regime: unknown regime {defaults['regime']!r}"], source)
+    return chips, defaults

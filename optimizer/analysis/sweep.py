@@ -45,6 +45,35 @@ class Axis:
     spec: str  # what the user wrote, e.g. "--scale 0.5:1.5:5"
 
 
+def pair_axes(raw: list[str], params: list[str], specs: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    """(path, kind, spec): the i-th --param takes the i-th of --values/--range/--scale, in the
+    order they appear on the command line (`raw`: the arguments as typed)."""
+    seen_params: list[str] = []
+    seen_specs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(raw) and raw[i] != "--":
+        name, eq, inline = raw[i].partition("=")
+        if name in ("--param", "--values", "--range", "--scale"):
+            value = inline if eq else (raw[i + 1] if i + 1 < len(raw) else "")
+            i += 1 if eq else 2
+            if name == "--param":
+                seen_params.append(value)
+            else:
+                seen_specs.append((name[2:], value))
+            continue
+        i += 1
+    parsed_specs = sorted((k, v) for k, vs in specs.items() for v in vs)
+    if seen_params != params or sorted(seen_specs) != parsed_specs:
+        raise InputError(["--param: could not tell which values go with which --param; write each "
+                          "--param PATH directly followed by one of --values, --range, --scale"])
+    if not params:
+        raise InputError(["--param: give at least one, e.g. --param offers.A800-server.unit_price --scale 0.5:1.5:5"])
+    if len(seen_specs) != len(seen_params):
+        raise InputError([f"--param: {len(seen_params)} --param but {len(seen_specs)} of --values/--range/--scale; "
+                          "each --param takes exactly one"])
+    return [(p, kind, spec) for p, (kind, spec) in zip(seen_params, seen_specs)]
+
+
 def get_path(data: Any, path: str) -> Any:
     """The value at a `--set` path (same addressing: list items by id or name, else index)."""
     node = data
@@ -538,6 +567,7 @@ class Price:
     path: str
     label: str
     value: float
+    currency: str = ""  # the currency the value is in (an offer may price in its own)
 
 
 def instance_prices(instance, prepared) -> tuple[list[Price], list[str]]:
@@ -552,19 +582,38 @@ def instance_prices(instance, prepared) -> tuple[list[Price], list[str]]:
             continue
         # paths address list items by id; an id that the path syntax would split goes by index
         ref = f"offers.{offer.id if '.' not in offer.id and not offer.id.isdigit() else i}"
+        own = offer.currency or instance.currency
         for name, value in (("unit_price", offer.unit_price), ("fixed_cost", offer.fixed_cost)):
             if value > 0:
-                prices.append(Price(f"{ref}.{name}", f"{offer.id} {name}", value))
+                prices.append(Price(f"{ref}.{name}", f"{offer.id} {name}", value, own))
         for k, brk in enumerate(offer.price_breaks):
             if brk.unit_price > 0:
                 prices.append(Price(f"{ref}.price_breaks.{k}.unit_price",
-                                    f"{offer.id} price from {brk.min_units} units", brk.unit_price))
+                                    f"{offer.id} price from {brk.min_units} units", brk.unit_price, own))
     if instance.site.energy_price > 0:
-        prices.append(Price("site.energy_price", "energy price per kWh", instance.site.energy_price))
+        prices.append(Price("site.energy_price", "energy price per kWh", instance.site.energy_price,
+                            f"{instance.currency}/kWh"))
     used = {o.currency for o in instance.offers if o.id in eligible and o.currency and o.currency != instance.currency}
     for cur in sorted(used):
-        prices.append(Price(f"fx.{cur}", f"fx {cur} in {instance.currency}", instance.fx[cur]))
+        prices.append(Price(f"fx.{cur}", f"fx {cur} in {instance.currency}", instance.fx[cur],
+                            f"{instance.currency}/{cur}"))
     return prices, skipped
+
+
+def path_unit(instance, path: str) -> str:
+    """The unit of the number at a --set path, for axis labels: an offer's price is in the
+    offer's currency, the energy price per kWh, an fx rate in the instance currency."""
+    parts = path.split(".")
+    if parts[0] == "offers" and parts[-1] in ("unit_price", "fixed_cost") and len(parts) >= 3:
+        offer = next((o for i, o in enumerate(instance.offers) if parts[1] in (o.id, str(i))), None)
+        return (offer.currency or instance.currency) if offer is not None else instance.currency
+    if path == "site.energy_price":
+        return f"{instance.currency}/kWh"
+    if parts[0] == "fx":
+        return f"{instance.currency} per {parts[-1]}"
+    if parts[0] == "budget":
+        return instance.currency
+    return ""
 
 
 def parse_swing(text: str) -> float:
@@ -597,7 +646,7 @@ def tornado_bars(prices: list[Price], rows_by_params: Callable[[dict], dict | No
     for price in prices:
         low = rows_by_params({price.path: price.value * (1 - swing)})
         high = rows_by_params({price.path: price.value * (1 + swing)})
-        bar = {"path": price.path, "label": price.label, "value": price.value,
+        bar = {"path": price.path, "label": price.label, "value": price.value, "currency": price.currency,
                "low_value": price.value * (1 - swing), "high_value": price.value * (1 + swing)}
         impacts = []
         for side, row in (("low", low), ("high", high)):
@@ -642,3 +691,39 @@ def flat_rows(rows: list[dict], paths: list[str]) -> list[dict]:
         rec["key"] = r["key"]
         out.append(rec)
     return out
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def prepare_sweep(path, set_: list[str], raw_args: list[str], params: list[str], specs: dict[str, list[str]],
+                  samples: int | None, dist: str, seed: int, options: SolveOptions):
+    """`plan sweep`'s arguments -> (base data, data with --set, axes, points), all validated
+    before anything is solved. InputError names the option (--param, not --set)."""
+    from models.loading import read_data, resolve_includes
+
+    try:
+        axes_spec = pair_axes(raw_args, params, specs)
+        base = resolve_includes(read_data(path), path)
+        with_sets = apply_overrides(base, set_)
+        axes = [make_axis(p, kind, spec, with_sets) for p, kind, spec in axes_spec]
+        if len({a.path for a in axes}) != len(axes):
+            raise InputError(["--param: each path may be swept once"])
+        param_sets = sample(axes, samples, dist, seed, with_sets) if samples else grid(axes)
+        points = resolve_points(base, set_, param_sets, options, str(path))
+    except InputError as exc:
+        raise InputError([m.replace("--set ", "--param ", 1) if m.startswith("--set ") else m
+                          for m in exc.messages], exc.source) from None
+    return base, with_sets, axes, points
+
+
+def prepare_tornado(path, instance, set_: list[str], swing: str, options: SolveOptions):
+    """`plan tornado`'s arguments -> (base data, prices, skipped, share, points)."""
+    from models.loading import read_data, resolve_includes
+    from optimizer.planning.prepare import prepare
+
+    share = parse_swing(swing)
+    base = resolve_includes(read_data(path), path)
+    prices, skipped = instance_prices(instance, prepare(instance))
+    points = resolve_points(base, set_, tornado_points(prices, share), options, str(path))
+    return base, prices, skipped, share, points

@@ -35,9 +35,10 @@ def _short(path: str) -> str:
     return path if len(path) <= 48 else "..." + path[-45:]
 
 
-def switch_points(xs: list[float], mixes: list[dict]) -> list[tuple[float, str, str]]:
+def switch_points(xs: list[float], mixes: list[dict]) -> list[tuple[float, float, str, str]]:
     """Where the chip with the largest share changes between neighbouring points:
-    (x halfway between them, chip before, chip after)."""
+    (last x before, first x after, chip before, chip after). The switch lies somewhere in that
+    interval: a grid does not say where (plan explain's break-even prices do)."""
     out = []
     previous = None
     for i, mix in enumerate(mixes):
@@ -45,13 +46,28 @@ def switch_points(xs: list[float], mixes: list[dict]) -> list[tuple[float, str, 
             continue
         top = max(sorted(mix), key=lambda c: mix[c])
         if previous is not None and top != previous[1]:
-            out.append(((previous[0] + xs[i]) / 2, previous[1], top))
+            out.append((previous[0], xs[i], previous[1], top))
         previous = (xs[i], top)
     return out
 
 
+def money_axis(ax, currency: str, axis: str = "y") -> None:
+    """Tick labels as '57.4 M CNY' instead of matplotlib's 1e7 offset."""
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(v, _pos):
+        a = abs(v)
+        for limit, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
+            if a >= limit:
+                return f"{v / limit:,.4g}{suffix} {currency}".strip()
+        return f"{v:,.4g} {currency}".strip()
+
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(fmt))
+
+
 def plot_sweep(rows: list[dict], paths: list[str], out: str | Path, title: str, currency: str = "",
-               sampled: bool = False, max_groups: int = 4) -> None:
+               sampled: bool = False, max_groups: int = 4, base_value: float | None = None,
+               x_unit: str = "") -> None:
     """Objective against the first parameter, and the plan's mix (capacity share per chip)
     against it, with the switch points (where the leading chip changes) marked.
 
@@ -98,6 +114,8 @@ def plot_sweep(rows: list[dict], paths: list[str], out: str | Path, title: str, 
             ax.scatter(lost, [0] * len(lost), marker="x", color="red", zorder=3,
                        label="no plan" if g == 0 else None, transform=ax.get_xaxis_transform())
     ax.set_ylabel(y_label)
+    if sense == "min_cost":
+        money_axis(ax, currency)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     if len(groups) > 1 or any(r["objective"] is None for r in rows):
@@ -114,11 +132,11 @@ def plot_sweep(rows: list[dict], paths: list[str], out: str | Path, title: str, 
         elif with_plan:
             axm.stackplot(xs, *[[r["mix"].get(c, 0) for r in with_plan] for c in chips],
                           labels=chips, colors=[colors[c] for c in chips], alpha=0.85)
-            for x, before, after in switch_points(xs, [r["mix"] for r in with_plan]):
-                for a in (ax, axm):
-                    a.axvline(x, color="black", linestyle="--", linewidth=0.8)
-                axm.annotate(f"{before} -> {after}", (x, 1.0), xytext=(2, -10), textcoords="offset points",
-                             fontsize="x-small", rotation=90, va="top")
+            for x0, x1, before, after in switch_points(xs, [r["mix"] for r in with_plan]):
+                for a in (ax, axm):  # somewhere in this interval, not at a known price
+                    a.axvspan(x0, x1, color="grey", alpha=0.15, linewidth=0)
+                axm.annotate(f"{before} -> {after}\nbetween these points", ((x0 + x1) / 2, 1.0), xytext=(0, -4),
+                             textcoords="offset points", fontsize="x-small", ha="center", va="top")
         axm.set_ylim(0, 1)
         axm.set_ylabel(f"share of {metric}")
         axm.grid(alpha=0.3)
@@ -130,7 +148,12 @@ def plot_sweep(rows: list[dict], paths: list[str], out: str | Path, title: str, 
     if len(groups) > len(shown) and not sampled:
         axes[-1].set_title((axes[-1].get_title() + f" (mix shown for {len(shown)} of {len(groups)} combinations)").strip(),
                            fontsize="small")
-    axes[-1].set_xlabel(_short(x_path))
+    if base_value is not None and numeric:
+        for a in axes:
+            a.axvline(base_value, color="black", linestyle=":", linewidth=1)
+        ax.annotate("instance value", (base_value, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                    textcoords="offset points", fontsize="x-small", va="top")
+    axes[-1].set_xlabel(_short(x_path) + (f" ({x_unit})" if x_unit else ""))
     if categories:
         axes[-1].set_xticks(range(len(categories)), categories, rotation=30, ha="right")
     save_png(fig, out)
@@ -160,6 +183,7 @@ def plot_tornado(bars: list[dict], base_objective: float | None, out: str | Path
     base = "no plan" if base_objective is None else \
         f"{base_objective:,.0f}" if abs(base_objective) >= 100 else f"{base_objective:,.6g}"
     ax.set_xlabel(f"change of the objective ({currency}) from the base {base}".replace(" ()", ""))
+    money_axis(ax, currency, axis="x")
     more = f" (top {len(shown)} of {len(bars)})" if len(bars) > len(shown) else ""
     ax.set_title(title + more)
     ax.grid(axis="x", alpha=0.3)

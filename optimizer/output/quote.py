@@ -295,3 +295,30 @@ def load_result(data) -> Result:
         raise InputError(["not a result of `plan solve`: " + m for m in messages(exc)]) from None
 
 
+
+
+def quote_format(fmt: str, output, has_instance: bool, has_sets: bool) -> str:
+    """The format asked for (or -o's suffix, else csv), with the options it needs."""
+    suffix = output.suffix.lstrip(".").lower() if output is not None else ""
+    fmt = (fmt or (suffix if suffix in ("csv", "xlsx", "json") else "csv")).lower()
+    if fmt not in ("csv", "xlsx", "json"):
+        raise InputError([f"--format: expected csv, xlsx or json, got {fmt!r}"])
+    if fmt == "xlsx" and output is None:
+        raise InputError(["--format xlsx writes a workbook: give -o FILE.xlsx"])
+    if has_sets and not has_instance:
+        raise InputError(["--set changes the instance: give --instance too"])
+    if output is not None and str(output.parent) and not output.parent.exists():
+        raise InputError([f"-o {output}: folder {output.parent} does not exist"])
+    return fmt
+
+
+def quote_result(plan_file, fmt: str, instance=None):
+    """(quote, rendered body) of a result file; (None, why) for a result without a plan."""
+    from models.loading import read_json_file
+
+    result = load_result(read_json_file(plan_file))
+    try:
+        quote = build_quote(result, instance)
+    except ValueError as exc:
+        return None, str(exc)
+    return quote, render(quote, fmt)

@@ -685,3 +685,25 @@ def create_app(settings: Settings | None = None):
 
     _openapi_bodies(app)
     return app
+
+
+def serve(host: str, port: int, log_level: str, console, **options) -> None:
+    """`plan serve`: settings from the options and the environment, a line saying what runs,
+    then uvicorn until SIGTERM (requests still waiting get 10 s; a sweep resumes at the next start)."""
+    from pathlib import Path
+
+    import uvicorn
+
+    settings = Settings.from_env(**options)
+    if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
+        raise InputError([f"--log-level: expected critical, error, warning, info, debug or trace, got {log_level!r}"])
+    if not Path(settings.db).resolve().parent.exists():
+        raise InputError([f"--db {settings.db}: folder {Path(settings.db).parent} does not exist"])
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
+        console.print(f"[bold yellow]warning[/]: listening on {host} without {TOKEN_ENV}: anyone who"
+                      " can reach it can run solves")
+    console.print(
+        f"plan serve: http://{host}:{port}  {settings.workers} workers x {settings.solver_threads} thread(s),"
+        f" queue {settings.queue}, time limit <= {settings.max_time_limit:g} s, db {settings.db},"
+        f" token {'required' if settings.token else 'not set'}", markup=False, soft_wrap=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=10)
