@@ -350,3 +350,42 @@ def test_dask_local_cluster_on_loopback(two, tmp_path):
     # each Dask worker built its model once and updated it after
     assert sorted(r["model"] for r in data["rows"]).count("built") <= 2
     assert data["solved"] == 4 and len(_rows_in(tmp_path / "d.sqlite")) == 4
+
+
+def test_switches_are_intervals_and_tornado_values_carry_their_currency():
+    # issue 14: the switch line was drawn midway as if exact; a USD price sat among CNY values
+    from models.loading import load_instance
+    from optimizer.analysis.sweep import instance_prices, path_unit
+    from optimizer.output.plots import switch_points
+    from optimizer.planning.prepare import prepare
+    from tests.conftest import INSTANCES
+
+    assert switch_points([1, 2, 3], [{"A": 1}, {"A": 0.6, "B": 0.4}, {"B": 1}]) == [(2, 3, "A", "B")]
+    inst = load_instance(INSTANCES / "cn-2023-h1.yaml")
+    prices, _ = instance_prices(inst, prepare(inst))
+    currencies = {p.path: p.currency for p in prices}
+    assert currencies["offers.DGX-Cloud-A100.unit_price"] == "USD"
+    assert currencies["offers.A800-server-CN.unit_price"] == "CNY"
+    assert path_unit(inst, "offers.DGX-Cloud-A100.unit_price") == "USD"
+    assert path_unit(inst, "site.energy_price") == "CNY/kWh"
+
+
+def test_sweep_csv_has_no_float_noise(tmp_path):
+    from optimizer.output.sweep_view import write_table
+
+    write_table(tmp_path / "r.csv", [{"objective": 57373679.999999955, "x": 0.1 + 0.2}])
+    assert (tmp_path / "r.csv").read_text().splitlines()[1] == "57373680.0,0.3"
+
+
+def test_tornado_on_a_base_without_a_plan_shows_each_swing_not_a_change():
+    from rich.console import Console
+
+    from optimizer.output.sweep_view import print_tornado
+
+    console = Console(width=140, record=True, color_system=None)
+    bar = {"label": "A unit_price", "value": 10.0, "currency": "USD", "low_objective": 5.0, "high_objective": None,
+           "low_status": "optimal", "high_status": "infeasible", "low_delta": None, "high_delta": None}
+    print_tornado(console, "x", "USD", "min_cost", {"objective": None, "status": "infeasible"}, [bar], [], 0.2)
+    text = console.export_text()
+    assert "no plan at the base (infeasible)" in text and "plan 5.00" in text and "10 USD" in text
+    assert "objective no plan" not in text

@@ -154,6 +154,8 @@ def plot_sweep(rows: list[dict], paths: list[str], out: str | Path, title: str, 
         ax.annotate("instance value", (base_value, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
                     textcoords="offset points", fontsize="x-small", va="top")
     axes[-1].set_xlabel(_short(x_path) + (f" ({x_unit})" if x_unit else ""))
+    if numeric and len(x_unit) == 3 and x_unit.isupper():  # a price: 1.4 M CNY, not 1.4 and a 1e6 offset
+        money_axis(axes[-1], x_unit, axis="x")
     if categories:
         axes[-1].set_xticks(range(len(categories)), categories, rotation=30, ha="right")
     save_png(fig, out)
