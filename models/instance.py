@@ -608,6 +608,28 @@ def _scenario_errors(data: dict, T: int | None, sense: str, items):
             yield ("scenarios",), f"probabilities sum to {total:g}, not 1"
 
 
+def instance_from_data(data: Any, source: str | None = None) -> "Instance":
+    """Plain data -> Instance, every error reported at once with its place (scenarios' own
+    instances are checked by models.loading.validate)."""
+    from pydantic import ValidationError
+
+    from models.errors import InputError, messages
+
+    if data is None:
+        raise InputError(["the file is empty; an instance needs at least `horizon`"], source)
+    if not isinstance(data, dict):
+        raise InputError([f"an instance is a mapping of keys, not a {type(data).__name__}"], source)
+    try:
+        return Instance.model_validate(data)
+    except ValidationError as exc:
+        # field errors stop pydantic before the cross-field rules; run those on the raw data
+        # too, so that every error in the file is reported at once
+        found = messages(exc)
+        if not any(e["type"] == "rules" and not e["loc"] for e in exc.errors()):  # they did not run
+            found += [m for m in reference_messages(data) if m not in found]
+        raise InputError(found, source) from None
+
+
 def reference_messages(data) -> list[str]:
     """`place: message` lines of the cross-field rules, for data that failed field validation."""
     from models.errors import place

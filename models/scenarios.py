@@ -71,7 +71,8 @@ def base_data(instance: Instance) -> dict:
 def apply_scenario(base: dict, index: int, overrides: dict[str, Any]) -> Instance:
     """The base with one scenario's overrides applied and validated; errors placed under
     `scenarios[index].set...`."""
-    from models.loading import _restore_int_keys, set_path, validate
+    from models.instance import instance_from_data as validate
+    from models.overrides import _restore_int_keys, set_path
 
     data = _restore_int_keys(json.loads(json.dumps(base)))
     prefix = f"scenarios[{index}].set"
@@ -99,7 +100,7 @@ def apply_scenario(base: dict, index: int, overrides: dict[str, Any]) -> Instanc
 
 def resolve_place(data: Any, path: str) -> tuple:
     """The location (keys and list indices) that a --set style path addresses in `data`."""
-    from models.loading import _step
+    from models.overrides import _step
 
     loc: list = []
     node = data

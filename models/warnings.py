@@ -107,7 +107,7 @@ def file_warnings(path, instance: Instance) -> list[str]:
     """The warnings of an instance read from `path` (its data before includes decides which
     offers came from a catalog)."""
     from models.errors import InputError
-    from models.loading import read_data
+    from models.reading import read_data
 
     try:
         raw = read_data(path)

@@ -139,7 +139,7 @@ def _merge_list(base: list, over: list) -> list:
 
 def _load_catalog(file: Path, stack: tuple[Path, ...]) -> dict:
     """A catalog file with its own includes merged, entries checked: {chips, offers, fx}."""
-    from models.loading import read_data
+    from models.reading import read_data
 
     catalog = _check_shape(read_data(file), file)
     merged = _collect(catalog, file, stack)
@@ -260,7 +260,7 @@ def read_chips(catalog: str):
     from pydantic import ValidationError
 
     from models.instance import Chip
-    from models.loading import read_data
+    from models.reading import read_data
 
     if catalog in BUILTIN:
         data, source = merge_includes({"include": [catalog]}, Path.cwd() / "<command line>"), catalog

@@ -116,7 +116,7 @@ def known_regimes() -> list[str]:
 def load_regime(regime_id: str) -> Regime:
     """The regime of that id; InputError naming the known ones when there is none."""
     from models.errors import InputError
-    from models.loading import parse_text
+    from models.reading import parse_text
 
     known = known_regimes()
     if regime_id not in known:

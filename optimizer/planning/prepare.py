@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from models.instance import FLOP_METRICS, METRICS, Instance, Offer, schedule_value
 
 SECONDS_PER_HOUR = 3600.0
+ORDER_BOUND_GROWTH = 16  # a guessed order bound grows this much when it is in doubt
+# the largest bound on one order: with HiGHS's integrality tolerance (1e-6) a binary at 1e-6
+# could carry up to M * 1e-6 units, which must stay well below one unit
+ORDER_BOUND_CAP = 100_000
 TERA = 1e12
 
 
@@ -481,3 +485,20 @@ def _choose_scales(prepared: Prepared) -> None:
     for m in METRICS:
         values = [o.perf[m] for o in prepared.offers if m in o.perf]
         prepared.metric_scale[m] = max(values, default=1.0)
+
+
+def unmeetable(p: Prepared) -> list[str]:
+    """Requirements no eligible offer can contribute to: infeasible before any solve."""
+    out = []
+    for req in p.capacity_requirements:
+        if req.shortfall_price is not None:
+            continue  # may stay unmet, at its price
+        if any(v > 0 for v in req.required.values()) and not any(req.metric in o.perf for o in p.offers):
+            first = min(t for t, v in req.required.items() if v > 0)
+            out.append(f"{req.name}: no eligible offer provides {req.metric} (required from period {first})")
+    for req in p.work_requirements:
+        if req.work_flop > 0 and req.first > req.last:
+            out.append(f"{req.name}: the work has no periods (from {req.first} is after until {req.last})")
+        elif req.work_flop > 0 and not any(req.metric in o.perf for o in p.offers):
+            out.append(f"{req.name}: no eligible offer provides {req.metric} for the work")
+    return out

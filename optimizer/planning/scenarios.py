@@ -28,10 +28,9 @@ from optimizer.planning.extract import (
     work_rows,
 )
 from optimizer.planning.highs import Outcome, SolveOptions, highs_version, run_highs
-from optimizer.planning.prepare import Prepared, money_scale, prepare
-
-ORDER_BOUND_GROWTH = 16
-ORDER_BOUND_CAP = 100_000
+from optimizer.planning.prepare import (
+    ORDER_BOUND_CAP, ORDER_BOUND_GROWTH, Prepared, money_scale, prepare, unmeetable,
+)
 
 
 @dataclass
@@ -160,8 +159,6 @@ def risk_value(costs: list[float], probabilities: list[float], measure: str, alp
 def solve_scenarios(instance: Instance, options: SolveOptions, started: float | None = None,
                     scenarios: list[ScenarioData] | None = None) -> Result:
     """The scenario instance -> Result with each scenario's plan and the decisions to place now."""
-    from optimizer.planning.solve import unmeetable
-
     started = time.perf_counter() if started is None else started
     plan = prepare_scenarios(instance, scenarios)
     unmet = [f"scenario {s.name}: {msg}" for s, p in zip(plan.scenarios, plan.prepared) for msg in unmeetable(p)]

@@ -14,12 +14,10 @@ from models.result import Result
 from optimizer.planning.highs import (  # noqa: F401  (SolveOptions and DEFAULT_GAP are re-exported)
     DEFAULT_GAP, Outcome, SolveOptions, highs_version, new_highs, quiet_stdout, run_highs,
 )
-from optimizer.planning.prepare import Prepared, prepare
+from optimizer.planning.prepare import (  # noqa: F401  (unmeetable is re-exported)
+    ORDER_BOUND_CAP, ORDER_BOUND_GROWTH, Prepared, prepare, unmeetable,
+)
 
-ORDER_BOUND_GROWTH = 16  # a guessed order bound grows this much when it is in doubt
-# the largest bound on one order: with HiGHS's integrality tolerance (1e-6) a binary at 1e-6
-# could carry up to M * 1e-6 units, which must stay well below one unit
-ORDER_BOUND_CAP = 100_000
 # a sweep's kept model reaches HiGHS through appsi's persistent update (True) or as fresh arrays
 PERSISTENT_APPSI = False
 
@@ -271,21 +269,4 @@ def fix_decisions(p: Prepared, fixed: dict[tuple[str, int], int]) -> list[str]:
             p.fixed[o, t] = n
             if offer.needs_order_bound and n > offer.order_bound:
                 offer.order_bound = n
-    return out
-
-
-def unmeetable(p: Prepared) -> list[str]:
-    """Requirements no eligible offer can contribute to: infeasible before any solve."""
-    out = []
-    for req in p.capacity_requirements:
-        if req.shortfall_price is not None:
-            continue  # may stay unmet, at its price
-        if any(v > 0 for v in req.required.values()) and not any(req.metric in o.perf for o in p.offers):
-            first = min(t for t, v in req.required.items() if v > 0)
-            out.append(f"{req.name}: no eligible offer provides {req.metric} (required from period {first})")
-    for req in p.work_requirements:
-        if req.work_flop > 0 and req.first > req.last:
-            out.append(f"{req.name}: the work has no periods (from {req.first} is after until {req.last})")
-        elif req.work_flop > 0 and not any(req.metric in o.perf for o in p.offers):
-            out.append(f"{req.name}: no eligible offer provides {req.metric} for the work")
     return out
