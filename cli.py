@@ -128,7 +128,9 @@ def write_atomic(path: Path, data) -> None:
 def solve(
     instance: InstanceArg,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result object as JSON to stdout.")] = False,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the result JSON to this file.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the result to FILE.json, or the plan"
+                                                   " as a workbook to FILE.xlsx.")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Also write the HTML report of the plan here.")] = None,
     set_: SetOpt = None,
     gap: GapOpt = 0.0,  # proven optimal by default; 1e-4 is faster on large instances
     time_limit: TimeOpt = None,
@@ -148,8 +150,11 @@ def solve(
         fail_input([f"--scenario: no scenario {scenario!r} (known: {', '.join(s.name for s in inst.scenarios) or 'none'})"])
     from optimizer.planning.solve import SolveOptions, solve_instance
 
-    if output is not None and not (output.parent.exists() if str(output.parent) else True):
-        fail_input([f"-o {output}: folder {output.parent} does not exist"])
+    from optimizer.output.publish import output_problem, write_report, write_result
+
+    problems = [output_problem(output, "-o", (".json", ".xlsx")), output_problem(report, "--report", (".html",))]
+    if any(problems):
+        fail_input([p for p in problems if p])
     progress = terminal_progress()
     result = solve_instance(inst, SolveOptions(gap=gap, time_limit=time_limit, threads=threads, progress=progress))
     if progress is not None:
@@ -161,7 +166,9 @@ def solve(
         result.diagnosis = diagnose(inst, SolveOptions(gap=gap, threads=threads), left, depth=diagnose_depth)
     text = result.model_dump_json(indent=2)
     if output is not None:
-        write_atomic(output, text + "\n")
+        write_result(output, result, inst)
+    if report is not None:
+        write_report(report, result, inst)
     if json_out:
         sys.stdout.write(text + "\n")
     else:
@@ -172,8 +179,9 @@ def solve(
             from optimizer.analysis.diagnose import print_diagnosis
 
             print_diagnosis(result.diagnosis, _console())
-        if output is not None:
-            _console().print(f"result written to {output}")
+        for written in (output, report):
+            if written is not None:
+                _console().print(f"written: {written}")
     raise typer.Exit(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
 
 
@@ -509,6 +517,94 @@ def quote_command(
             f"{len(quote.lines)} quote lines, total {quote.totals.total:,.2f} {quote.currency}: written to {output}")
 
 
+# --------------------------------------------------------------------------- report, workbook, diff
+
+ResultArg = Annotated[Path, typer.Argument(metavar="RESULT", help="Result JSON of `plan solve` (or `plan explain --json`).",
+                                           show_default=False)]
+ReportInstanceOpt = Annotated[Optional[Path], typer.Option(
+    "--instance", help="The instance solved: capacity split by chip, months and the instance's hash.")]
+
+
+def _read_result(path: Path):
+    """(Result, Explanation | None), or exit 2 naming what is wrong with the file."""
+    from models.errors import InputError
+    from optimizer.output.plan_data import load_report_input
+
+    try:
+        return load_report_input(path)
+    except InputError as exc:
+        fail_input(exc.messages, exc.source)
+
+
+def _need_output(output: Optional[Path], suffix: str) -> None:
+    from optimizer.output.publish import output_problem
+
+    if output is None:
+        fail_input([f"-o: give the file to write, e.g. -o plan{suffix}"])
+    if output_problem(output, "-o", (suffix,)):
+        fail_input([output_problem(output, "-o", (suffix,))])
+
+
+@app.command("report")
+def report_command(
+    result_file: ResultArg,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The HTML file to write.")] = None,
+    instance: ReportInstanceOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """One self-contained HTML page of a plan: charts of capacity, cash, orders and leases, scenarios."""
+    _need_output(output, ".html")
+    result, explanation = _read_result(result_file)
+    inst = load_or_exit(instance, set_) if instance is not None else None
+    from optimizer.output.publish import write_report
+
+    write_report(output, result, inst, explanation)
+    _console(stderr=True).print(f"written: {output}")
+
+
+@app.command("workbook")
+def workbook_command(
+    result_file: ResultArg,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The .xlsx file to write.")] = None,
+    instance: ReportInstanceOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """The plan as an Excel workbook: Summary (live formulas), Orders, Leases, Capacity, Cash, Excluded, Scenarios."""
+    _need_output(output, ".xlsx")
+    result, _ = _read_result(result_file)
+    inst = load_or_exit(instance, set_) if instance is not None else None
+    from optimizer.output.publish import write_result
+
+    write_result(output, result, inst)
+    _console(stderr=True).print(f"written: {output}")
+
+
+@app.command("diff")
+def diff_command(
+    plan_a: Annotated[Path, typer.Argument(metavar="A", help="Result JSON of the first plan.", show_default=False)],
+    plan_b: Annotated[Path, typer.Argument(metavar="B", help="Result JSON of the second plan.", show_default=False)],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the differences as JSON.")] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML page (cost waterfall) here.")] = None,
+) -> None:
+    """What changed between two plans: orders and leases, cost by component and by offer, capacity."""
+    from optimizer.analysis.diff import diff_results
+    from optimizer.output.publish import output_problem
+
+    if output_problem(report, "--report", (".html",)):
+        fail_input([output_problem(report, "--report", (".html",))])
+    d = diff_results(_read_result(plan_a)[0], _read_result(plan_b)[0], str(plan_a), str(plan_b))
+    if report is not None:
+        from optimizer.output.diff_view import diff_report
+
+        write_atomic(report, diff_report(d))
+    if json_out:
+        sys.stdout.write(d.model_dump_json(indent=2) + "\n")
+    else:
+        from optimizer.output.diff_view import print_diff
+
+        print_diff(d, _console())
+
+
 # --------------------------------------------------------------------------- serve
 
 
@@ -825,6 +921,8 @@ def sweep_command(
     store: StoreOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the rows to FILE.csv or FILE.parquet.")] = None,
     plot: PlotOpt = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write an HTML report (objective and mix"
+                                                   " against the parameters) here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print {rows: [...]} as JSON to stdout.")] = False,
     warm_start: Annotated[bool, typer.Option("--warm-start/--no-warm-start",
                                              help="Start HiGHS from the previous point's plan.")] = True,
@@ -843,6 +941,10 @@ def sweep_command(
     axes_spec = _pair_axes(ctx.meta.get("raw_args", []), param or [],
                            {"values": values or [], "range": range_ or [], "scale": scale or []})
     _check_outputs(out, plot)
+    from optimizer.output.publish import output_problem
+
+    if output_problem(report, "--report", (".html",)):
+        fail_input([output_problem(report, "--report", (".html",))])
     options = SolveOptions(gap=gap, time_limit=time_limit, threads=threads)
     try:
         base = resolve_includes(read_data(instance), instance)
@@ -872,6 +974,10 @@ def sweep_command(
 
         plot_sweep(rows, paths, plot, f"{inst.name}: {len(rows)} points", currency=inst.currency,
                    sampled=bool(samples))
+    if report is not None:
+        from optimizer.output.html import sweep_report
+
+        write_atomic(report, sweep_report(rows, paths, inst.name, inst.currency, sampled=bool(samples)))
     if json_out:
         payload = {
             "instance": str(instance), "params": paths, "mode": "samples" if samples else "grid",
@@ -889,7 +995,7 @@ def sweep_command(
             console.print(f"... {len(rows) - len(shown)} more rows" + (f" in {out}" if out else " (--out FILE.csv for all)"))
         note = f"; store {db.path}" if db is not None else "; not stored (add --store FILE to resume after a stop)"
         console.print(f"{outcome.solved} solved now, {outcome.from_store} from the store{note}", soft_wrap=True)
-        for written in (out, plot):
+        for written in (out, plot, report):
             if written is not None:
                 console.print(f"written: {written}")
     for params, error in outcome.failed:
