@@ -82,3 +82,17 @@ def full_screenshot(driver, out: Path, width: int = 1280) -> None:
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+if __name__ == "__main__":  # python tests/browser.py REPORT.html OUT.png [HEIGHT]: the README's screenshot
+    import sys
+
+    driver = chromium(1280, int(sys.argv[3]) if len(sys.argv) > 3 else 1500)
+    if driver is None:
+        sys.exit("chromium and chromedriver are needed (apt-get install chromium chromium-driver)")
+    try:
+        open_report(driver, Path(sys.argv[1]))
+        time.sleep(0.5)
+        driver.save_screenshot(sys.argv[2])
+    finally:
+        driver.quit()

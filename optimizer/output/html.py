@@ -58,7 +58,7 @@ def _figure_html(fig, div_id: str) -> str:
     fig.update_layout(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50),
                       font=dict(family="system-ui, -apple-system, Segoe UI, sans-serif", size=12))
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True, "displayModeBar": "hover"})
+                       config={"displaylogo": False, "responsive": True, "displayModeBar": False})
 
 
 def _page(template: str, **context) -> str:
@@ -288,7 +288,7 @@ def _summary(result: Result, horizon: pd_.Horizon, instance) -> dict:
                       ("objective (discounted)" if not result.scenarios else "expected discounted cost",
                        c.discounted)]
         cost_lines = [(k, v) for k, v in cost_lines if v or k in ("purchases (capex)", "lease bills", "total cash")
-                      or "discounted" in k]
+                      or k.startswith(("objective", "expected"))]
     return {
         "story": story,
         "instance_hash": pd_.instance_hash(instance) if instance is not None else None,
