@@ -118,7 +118,9 @@ def options(gap: float, time_limit: float | None, threads: int, progress=None):
 def solve(
     instance: InstanceArg,
     json_out: JsonOpt = False,
-    output: Annotated[Optional[Path], _opt("-o", "--output", help="Write the result JSON to this file.")] = None,
+    output: Annotated[Optional[Path], _opt("-o", "--output", help="Write the result to FILE.json, or the plan as a"
+                                           " workbook to FILE.xlsx.")] = None,
+    report: Annotated[Optional[Path], _opt("--report", help="Also write the HTML report of the plan here.")] = None,
     set_: SetOpt = None, gap: GapOpt = 0.0, time_limit: TimeOpt = None, threads: ThreadsOpt = 1,
     scenario: Annotated[Optional[str], _opt("--scenario", help="Also show this scenario's own plan.")] = None,
     diagnose_depth: Annotated[str, _opt("--diagnose", help="Without a plan: quick (causes from the data, one relaxation,"
@@ -131,9 +133,12 @@ def solve(
         fail_input([f"--diagnose: expected quick, full or none, got {diagnose_depth!r}"])
     if scenario is not None and scenario not in [s.name for s in inst.scenarios]:
         fail_input([f"--scenario: no scenario {scenario!r} (known: {', '.join(s.name for s in inst.scenarios) or 'none'})"])
-    if output is not None and str(output.parent) and not output.parent.exists():
-        fail_input([f"-o {output}: folder {output.parent} does not exist"])
+    from optimizer.output.publish import output_problem, write_report, write_result
     from optimizer.output.terminal import clear_progress, terminal_progress
+
+    problems = [output_problem(output, "-o", (".json", ".xlsx")), output_problem(report, "--report", (".html",))]
+    if any(problems):
+        fail_input([p for p in problems if p])
     from optimizer.planning.solve import solve_instance
 
     progress = terminal_progress()
@@ -145,7 +150,9 @@ def solve(
         left = None if time_limit is None else max(0.0, time_limit - (result.solver.wall_time_s or 0.0))
         result.diagnosis = diagnose(inst, options(gap, None, threads), left, depth=diagnose_depth)
     if output is not None:
-        write_atomic(output, result.model_dump_json(indent=2) + "\n")
+        write_result(output, result, inst)
+    if report is not None:
+        write_report(report, result, inst)
     if json_out:
         emit(result)
     else:
@@ -154,8 +161,9 @@ def solve(
 
         print_report(result, _console(), scenario)
         print_diagnosis(result.diagnosis, _console())
-        if output is not None:
-            _console().print(f"result written to {output}")
+        for written in (output, report):
+            if written is not None:
+                _console().print(f"written: {written}")
     raise typer.Exit(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
 
 
@@ -270,6 +278,73 @@ def quote_command(
     write_atomic(output, body)
     _console(stderr=True).print(f"{len(quote.lines)} quote lines, total {quote.totals.total:,.2f} {quote.currency}:"
                                 f" written to {output}")
+
+
+ReportInstanceOpt = Annotated[Optional[Path], _opt("--instance", help="The instance solved: capacity split by chip,"
+                                                   " months and the instance's hash.")]
+ResultFileArg = Annotated[Path, typer.Argument(metavar="RESULT", help="Result JSON of `plan solve` (or `plan explain"
+                                               " --json`).", show_default=False)]
+
+
+def _publish_inputs(result_file: Path, output: Optional[Path], suffix: str, instance, set_):
+    """(result, explanation, instance) for report and workbook, or exit 2 naming the problem."""
+    from optimizer.output.plan_data import load_report_input
+    from optimizer.output.publish import output_problem
+
+    if output is None or output_problem(output, "-o", (suffix,)):
+        fail_input([output_problem(output, "-o", (suffix,)) or f"-o: give the file to write, e.g. -o plan{suffix}"])
+    with input_errors():
+        result, explanation = load_report_input(result_file)
+    return result, explanation, load_or_exit(instance, set_) if instance is not None else None
+
+
+@app.command("report")
+def report_command(
+    result_file: ResultFileArg, instance: ReportInstanceOpt = None, set_: SetOpt = None,
+    output: Annotated[Optional[Path], _opt("-o", "--output", help="The HTML file to write.")] = None,
+) -> None:
+    """One self-contained HTML page of a plan: charts of capacity, cash, orders and leases, scenarios."""
+    from optimizer.output.publish import write_report
+
+    result, explanation, inst = _publish_inputs(result_file, output, ".html", instance, set_)
+    write_report(output, result, inst, explanation)
+    _console(stderr=True).print(f"written: {output}")
+
+
+@app.command("workbook")
+def workbook_command(
+    result_file: ResultFileArg, instance: ReportInstanceOpt = None, set_: SetOpt = None,
+    output: Annotated[Optional[Path], _opt("-o", "--output", help="The .xlsx file to write.")] = None,
+) -> None:
+    """The plan as an Excel workbook: Summary (live formulas), Orders, Leases, Capacity, Cash, Excluded, Scenarios."""
+    from optimizer.output.publish import write_result
+
+    result, _explanation, inst = _publish_inputs(result_file, output, ".xlsx", instance, set_)
+    write_result(output, result, inst)
+    _console(stderr=True).print(f"written: {output}")
+
+
+@app.command("diff")
+def diff_command(
+    plan_a: Annotated[Path, typer.Argument(metavar="A", help="Result JSON of the first plan.", show_default=False)],
+    plan_b: Annotated[Path, typer.Argument(metavar="B", help="Result JSON of the second plan.", show_default=False)],
+    json_out: JsonOpt = False,
+    report: Annotated[Optional[Path], _opt("--report", help="Also write an HTML page (cost waterfall) here.")] = None,
+) -> None:
+    """What changed between two plans: orders and leases, cost by component and by offer, capacity."""
+    from optimizer.analysis.diff import diff_results
+    from optimizer.output.diff_view import diff_report, print_diff
+    from optimizer.output.plan_data import load_report_input
+    from optimizer.output.publish import output_problem
+
+    if output_problem(report, "--report", (".html",)):
+        fail_input([output_problem(report, "--report", (".html",))])
+    with input_errors():
+        a, b = load_report_input(plan_a)[0], load_report_input(plan_b)[0]
+    d = diff_results(a, b, str(plan_a), str(plan_b))
+    if report is not None:
+        write_atomic(report, diff_report(d))
+    emit(d) if json_out else print_diff(d, _console())
 
 
 @app.command("serve")
@@ -418,6 +493,8 @@ def sweep_command(
     set_: SetOpt = None, gap: GapOpt = 0.0, time_limit: TimeOpt = None, threads: ThreadsOpt = 1,
     workers: WorkersOpt = 1, scheduler: SchedulerOpt = None, store: StoreOpt = None, out: OutOpt = None,
     plot: PlotOpt = None, json_out: JsonOpt = False,
+    report: Annotated[Optional[Path], _opt("--report", help="Write an HTML report (objective and mix against the"
+                                           " parameters) here.")] = None,
     warm_start: Annotated[bool, _opt("--warm-start/--no-warm-start", help="Start from the previous plan.")] = True,
 ) -> None:
     """Solve the instance at many values of some of its numbers: what if prices move?
@@ -426,10 +503,13 @@ def sweep_command(
     1: points failed or a worker died (finished points are stored: rerun to resume). 130: Ctrl-C.
     """
     from optimizer.analysis.sweep import flat_rows, get_path, path_unit, prepare_sweep
+    from optimizer.output.publish import output_problem
     from optimizer.output.sweep_view import check_output_paths, print_sweep, write_table
 
     inst = load_or_exit(instance, set_)  # the base must be valid before any point is
     opts = options(gap, time_limit, threads)
+    if output_problem(report, "--report", (".html",)):
+        fail_input([output_problem(report, "--report", (".html",))])
     with input_errors():
         check_output_paths(out, plot)
         base, with_sets, axes, points = prepare_sweep(
@@ -448,6 +528,10 @@ def sweep_command(
         plot_sweep(rows, paths, plot, f"{inst.name}: {len(rows)} points", currency=inst.currency, sampled=bool(samples),
                    base_value=base_value if isinstance(base_value, (int, float)) else None,
                    x_unit=path_unit(inst, paths[0]))
+    if report is not None:
+        from optimizer.output.html import sweep_report
+
+        write_atomic(report, sweep_report(rows, paths, inst.name, inst.currency, sampled=bool(samples)))
     if json_out:
         emit({"instance": str(instance), "params": paths, "mode": "samples" if samples else "grid",
               "options": {"gap": gap, "time_limit": time_limit, "threads": threads},
@@ -456,6 +540,8 @@ def sweep_command(
               "rows": rows})
     else:
         print_sweep(_console(), rows, paths, outcome, inst.currency, out, plot, db)
+        if report is not None:
+            _console().print(f"written: {report}")
     _finish_points(outcome, any(r["objective"] is not None for r in rows))
 
 

@@ -214,3 +214,23 @@ def test_a_scenario_plan_is_quoted_by_its_decisions_to_place_now():
     quote = build_quote(solve_instance(inst), inst)
     assert [(line.offer, line.units) for line in quote.lines] == [("B", 1)]
     assert quote.totals.total == pytest.approx(5)
+
+
+def test_quote_keeps_the_vendors_currency_next_to_the_converted_one(tmp_path):
+    # currency.yaml with A's fixed cost removed: A wins at 2 x 10 USD = 20 USD = 2 x 72 = 144 CNY (header).
+    from openpyxl import load_workbook
+
+    from tests.conftest import FEATURES
+
+    inst = FEATURES / "currency.yaml"
+    plan_file, out = tmp_path / "plan.json", tmp_path / "quote.xlsx"
+    assert CliRunner().invoke(app, ["solve", str(inst), "--set", "offers.A.fixed_cost=0", "-o", str(plan_file)]).exit_code == 0
+    res = run(plan_file, "-o", out, "--instance", inst, "--set", "offers.A.fixed_cost=0")
+    assert res.exit_code == 0, res.output
+    ws = load_workbook(out)["Quote"]
+    header = [c.value for c in ws[6]]
+    row = {name: ws.cell(row=7, column=j + 1) for j, name in enumerate(header)}
+    assert row["offer"].value == "A" and row["extended price"].value == pytest.approx(144)
+    assert "CNY" in row["extended price"].number_format
+    assert row["vendor currency"].value == "USD" and row["vendor extended price"].value == pytest.approx(20)
+    assert row["vendor unit price"].value == pytest.approx(10) and "USD" in row["vendor unit price"].number_format

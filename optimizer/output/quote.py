@@ -49,6 +49,10 @@ class QuoteLine(BaseModel):
     lease_term: int | None = Field(default=None, description="Active periods of a lease contract.")
     lease_last_period: int | None = None
     lease_last_month: str | None = None
+    vendor_currency: str | None = Field(
+        default=None, description="The offer's own currency (with the instance given), the vendor's terms.")
+    vendor_unit_price: float | None = Field(default=None, description="unit_price in vendor_currency (before fx).")
+    vendor_extended_price: float | None = Field(default=None, description="extended_price in vendor_currency.")
 
 
 class QuoteTotals(BaseModel):
@@ -72,7 +76,7 @@ class Quote(BaseModel):
 
 
 COLUMNS = list(QuoteLine.model_fields)
-MONEY_COLUMNS = ("unit_price", "extended_price")
+MONEY_COLUMNS = ("unit_price", "extended_price", "vendor_unit_price", "vendor_extended_price")
 MONTH_COLUMNS = ("order_month", "delivery_month", "lease_last_month")
 
 
@@ -129,6 +133,9 @@ def build_quote(result: Result, instance: Instance | None = None) -> Quote:
             extended_price=fixed_total,
         )))
         notes.append("fixed costs are not itemised by offer in the result; pass the instance to itemise them")
+    if instance is not None:  # the vendor's own currency next to the converted one
+        for _, row in rows:
+            row.update(_vendor_money(instance, row["offer"], row["unit_price"], row["extended_price"]))
     rows.sort(key=lambda r: r[0])
     lines = [QuoteLine(line=i, currency=cur, **row) for i, (_, row) in enumerate(rows, start=1)]
 
@@ -150,6 +157,17 @@ def build_quote(result: Result, instance: Instance | None = None) -> Quote:
         notes.append("some chips name no vendor")
     return Quote(instance=result.instance, status=result.status, schema_version=result.schema_version,
                  currency=cur, lines=lines, totals=totals, notes=notes)
+
+
+def _vendor_money(instance: Instance, offer_id: str, unit_price: float, extended: float) -> dict:
+    from optimizer.planning.prepare import fx_rate
+
+    offer = next((o for o in instance.offers if o.id == offer_id), None)
+    if offer is None:
+        return {}
+    rate = fx_rate(instance, offer)
+    return {"vendor_currency": offer.currency or instance.currency, "vendor_unit_price": unit_price / rate,
+            "vendor_extended_price": extended / rate}
 
 
 def _from_instance(result: Result, instance: Instance) -> tuple[dict[str, str | None], dict[str, float]]:
@@ -244,7 +262,8 @@ def to_xlsx(quote: Quote) -> bytes:
             else:
                 cell.value = value
             if col in MONEY_COLUMNS:
-                cell.number_format = fmt
+                vendor = col.startswith("vendor_") and data["vendor_currency"]
+                cell.number_format = money_format(data["vendor_currency"]) if vendor else fmt
     last_line = r
     ext = COLUMNS.index("extended_price") + 1
     r += 1
