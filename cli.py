@@ -434,42 +434,20 @@ class _RawArgsCommand(TyperCommand):
         return super().parse_args(ctx, args)
 
 
-def _open_store(store: Optional[Path], out: Optional[Path]):
-    from optimizer.analysis.sweep_store import Store, StoreError
+def _run_points(label, base, set_, points, opts, workers, scheduler, store, out, warm_start, currency, paths,
+                json_out):
+    """Open the store and run the points with the live display; a stop exits with its code."""
+    from optimizer.analysis.sweep_store import open_store
+    from optimizer.output.sweep_view import SweepStopped, run_with_display
 
-    path = store if store is not None else (out.with_suffix(".sqlite") if out is not None else None)
-    if path is None:
-        return None
-    if str(path.parent) and not path.parent.exists():
-        fail_input([f"--store {path}: folder {path.parent} does not exist"])
-    try:
-        return Store(path)
-    except StoreError as exc:
-        fail_input([str(exc)])
-
-
-def _run_points(label, base, set_, points, opts, workers, scheduler, store, warm_start, currency, paths, json_out):
-    """run_sweep with its live display; the exits of an interrupt or a broken worker pool."""
-    from optimizer.analysis.sweep import WorkerFailure, run_sweep
-    from optimizer.output.sweep_view import SweepDisplay
-
-    where = f" in {store.path}" if store is not None else ""
-    try:
-        with input_errors(), SweepDisplay(_console(stderr=json_out), paths, label, currency) as display:
-            return run_sweep(base, set_ or [], points, opts, workers=workers, scheduler=scheduler,
-                             store=store, warm_start=warm_start, on_row=display.on_row)
-    except KeyboardInterrupt:
-        kept = f"{store.count()} points stored{where}; rerun the same command to resume" if store is not None \
-            else "nothing stored (no --store or --out)"
-        sys.stderr.write(f"interrupted: {kept}\n")
-        raise typer.Exit(130)
-    except (WorkerFailure, ConnectionError) as exc:
-        resume = f"{where}; rerun the same command to resume" if isinstance(exc, WorkerFailure) else ""
-        sys.stderr.write(f"plan: {exc}{resume}\n")
-        raise typer.Exit(EXIT_ERROR)
-    finally:
-        if store is not None:
-            store.close()
+    with input_errors():
+        db = open_store(store, out)
+        try:
+            return run_with_display(_console(stderr=json_out), label, base, set_, points, opts, workers, scheduler,
+                                    db, warm_start, currency, paths), db
+        except SweepStopped as exc:
+            sys.stderr.write(f"{exc}\n")
+            raise typer.Exit(exc.code)
 
 
 def _finish_points(outcome, has_plan: bool) -> None:
@@ -502,47 +480,34 @@ def sweep_command(
     Exit 0: every point solved, at least one with a plan. 3: no point has a plan.
     1: points failed or a worker died (finished points are stored: rerun to resume). 130: Ctrl-C.
     """
-    from optimizer.analysis.sweep import flat_rows, get_path, path_unit, prepare_sweep
+    from optimizer.analysis.sweep import prepare_sweep
     from optimizer.output.publish import output_problem
-    from optimizer.output.sweep_view import check_output_paths, print_sweep, write_table
+    from optimizer.output.sweep_view import check_output_paths, print_sweep, write_sweep_files
 
     inst = load_or_exit(instance, set_)  # the base must be valid before any point is
     opts = options(gap, time_limit, threads)
-    if output_problem(report, "--report", (".html",)):
-        fail_input([output_problem(report, "--report", (".html",))])
     with input_errors():
         check_output_paths(out, plot)
+        if output_problem(report, "--report", (".html",)):
+            fail_input([output_problem(report, "--report", (".html",))])
         base, with_sets, axes, points = prepare_sweep(
             instance, set_ or [], ctx.meta.get("raw_args", []), param or [],
             {"values": values or [], "range": range_ or [], "scale": scale or []}, samples, dist, seed, opts)
-    db, paths = _open_store(store, out), [a.path for a in axes]
-    outcome = _run_points("sweep", base, set_, points, opts, workers, scheduler, db, warm_start, inst.currency,
-                          paths, json_out)
-    rows = outcome.rows
-    if out is not None:
-        write_table(out, flat_rows(rows, paths))
-    if plot is not None:
-        from optimizer.output.plots import plot_sweep
-
-        base_value = get_path(with_sets, paths[0]) if len(axes) else None
-        plot_sweep(rows, paths, plot, f"{inst.name}: {len(rows)} points", currency=inst.currency, sampled=bool(samples),
-                   base_value=base_value if isinstance(base_value, (int, float)) else None,
-                   x_unit=path_unit(inst, paths[0]))
-    if report is not None:
-        from optimizer.output.html import sweep_report
-
-        write_atomic(report, sweep_report(rows, paths, inst.name, inst.currency, sampled=bool(samples)))
+    paths = [a.path for a in axes]
+    outcome, db = _run_points("sweep", base, set_, points, opts, workers, scheduler, store, out, warm_start,
+                              inst.currency, paths, json_out)
+    write_sweep_files(outcome.rows, paths, inst, with_sets, out, plot, report, bool(samples))
     if json_out:
         emit({"instance": str(instance), "params": paths, "mode": "samples" if samples else "grid",
               "options": {"gap": gap, "time_limit": time_limit, "threads": threads},
               "store": str(db.path) if db is not None else None, "solved": outcome.solved,
               "from_store": outcome.from_store, "failed": [{"params": p, "error": e} for p, e in outcome.failed],
-              "rows": rows})
+              "rows": outcome.rows})
     else:
-        print_sweep(_console(), rows, paths, outcome, inst.currency, out, plot, db)
+        print_sweep(_console(), outcome.rows, paths, outcome, inst.currency, out, plot, db)
         if report is not None:
             _console().print(f"written: {report}")
-    _finish_points(outcome, any(r["objective"] is not None for r in rows))
+    _finish_points(outcome, any(r["objective"] is not None for r in outcome.rows))
 
 
 @app.command("tornado")
@@ -561,26 +526,19 @@ def tornado_command(
     Exit 0 with a base plan, 3 without one, 1 when points failed.
     """
     from optimizer.analysis.sweep import prepare_tornado, tornado_bars
-    from optimizer.output.sweep_view import check_output_paths, print_tornado, write_table
+    from optimizer.output.sweep_view import check_output_paths, print_tornado, write_tornado_files
 
     inst = load_or_exit(instance, set_)
     opts = options(gap, time_limit, threads)
     with input_errors():
         check_output_paths(out, plot)
         base, prices, skipped, share, points = prepare_tornado(instance, inst, set_ or [], swing, opts)
-    outcome = _run_points(f"tornado +-{share:.0%}", base, set_, points, opts, workers, scheduler,
-                          _open_store(store, out), True, inst.currency, [], json_out)
+    outcome, _db = _run_points(f"tornado +-{share:.0%}", base, set_, points, opts, workers, scheduler, store, out,
+                               True, inst.currency, [], json_out)
     by_params = {tuple(sorted(r["params"].items())): r for r in outcome.rows}
     base_row, bars = tornado_bars(prices, lambda p: by_params.get(tuple(sorted(p.items()))), share)
     base_obj = base_row["objective"] if base_row is not None else None
-    if out is not None:
-        write_table(out, bars)
-    if plot is not None:
-        from optimizer.output.plots import plot_tornado
-
-        unit = inst.currency if inst.objective.sense == "min_cost" else inst.objective.metric
-        plot_tornado(bars, base_obj, plot, f"{inst.name}: each price -{share:.0%} / +{share:.0%}",
-                     currency=unit, swing=share, top=top)
+    write_tornado_files(bars, base_obj, inst, out, plot, share, top)
     if json_out:
         emit({"instance": str(instance), "swing": share, "base": base_row, "bars": bars, "skipped": skipped,
               "failed": [{"params": p, "error": e} for p, e in outcome.failed]})

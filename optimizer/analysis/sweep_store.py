@@ -74,3 +74,21 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def open_store(store, out):
+    """The store of a sweep: --store, else next to --out (FILE.sqlite), else none."""
+    from pathlib import Path
+
+    from models.errors import InputError
+
+    path = store if store is not None else (Path(out).with_suffix(".sqlite") if out is not None else None)
+    if path is None:
+        return None
+    path = Path(path)
+    if str(path.parent) and not path.parent.exists():
+        raise InputError([f"--store {path}: folder {path.parent} does not exist"])
+    try:
+        return Store(path)
+    except StoreError as exc:
+        raise InputError([str(exc)]) from None

@@ -186,3 +186,69 @@ def write_table(path: Path, records: list[dict]) -> None:
         write_atomic(path, frame.to_csv(index=False))
         return
     write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+class SweepStopped(Exception):
+    """The sweep stopped before its end: `code` is the exit code, the message says what is kept."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def run_with_display(console, label, base, set_, points, opts, workers, scheduler, store, warm_start, currency,
+                     paths):
+    """run_sweep with its live display; an interrupt or a broken worker pool becomes SweepStopped
+    saying what was kept and how to resume."""
+    from optimizer.analysis.sweep import WorkerFailure, run_sweep
+
+    where = f" in {store.path}" if store is not None else ""
+    try:
+        with SweepDisplay(console, paths, label, currency) as display:
+            return run_sweep(base, set_ or [], points, opts, workers=workers, scheduler=scheduler,
+                             store=store, warm_start=warm_start, on_row=display.on_row)
+    except KeyboardInterrupt:
+        kept = f"{store.count()} points stored{where}; rerun the same command to resume" if store is not None \
+            else "nothing stored (no --store or --out)"
+        raise SweepStopped(130, f"interrupted: {kept}") from None
+    except WorkerFailure as exc:
+        raise SweepStopped(1, f"plan: {exc}{where}; rerun the same command to resume") from None
+    except ConnectionError as exc:
+        raise SweepStopped(1, f"plan: {exc}") from None
+    finally:
+        if store is not None:
+            store.close()
+
+
+def write_sweep_files(rows, paths, inst, with_sets, out, plot, report, sampled: bool) -> None:
+    """--out (CSV/Parquet), --plot (PNG) and --report (HTML) of a sweep."""
+    from optimizer.analysis.sweep import flat_rows, get_path, path_unit
+    from optimizer.output.files import write_atomic
+
+    if out is not None:
+        write_table(out, flat_rows(rows, paths))
+    if plot is not None:
+        from optimizer.output.plots import plot_sweep
+
+        try:
+            base_value = get_path(with_sets, paths[0])
+        except InputError:
+            base_value = None
+        plot_sweep(rows, paths, plot, f"{inst.name}: {len(rows)} points", currency=inst.currency, sampled=sampled,
+                   base_value=base_value if isinstance(base_value, (int, float)) else None,
+                   x_unit=path_unit(inst, paths[0]))
+    if report is not None:
+        from optimizer.output.html import sweep_report
+
+        write_atomic(report, sweep_report(rows, paths, inst.name, inst.currency, sampled=sampled))
+
+
+def write_tornado_files(bars, base_obj, inst, out, plot, share: float, top: int) -> None:
+    if out is not None:
+        write_table(out, bars)
+    if plot is not None:
+        from optimizer.output.plots import plot_tornado
+
+        unit = inst.currency if inst.objective.sense == "min_cost" else inst.objective.metric
+        plot_tornado(bars, base_obj, plot, f"{inst.name}: each price -{share:.0%} / +{share:.0%}",
+                     currency=unit, swing=share, top=top)
