@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cli import app
@@ -70,3 +71,32 @@ def test_no_progress_line_when_stderr_is_not_a_terminal():
     from optimizer.output.terminal import terminal_progress
 
     assert terminal_progress() is None  # pytest captures stderr: not a terminal
+
+
+def test_sweep_rows_say_units_in_words_and_the_objective_in_money():
+    # issue 14: '59b/46l' was cryptic and the objective had no currency
+    from optimizer.output.sweep_view import rows_table, units_text
+
+    assert units_text({"A800": {"bought": 59, "leased": 46}, "X": {"bought": 0, "leased": 0}}) == \
+        "A800 59 bought + 46 leased"
+    row = {"params": {"p": 1.0}, "status": "optimal", "objective": 57373680.0, "objective_sense": "min_cost",
+           "mix": {"A800": 1.0}, "units": {"A800": {"bought": 59, "leased": 46}}, "time_s": 0.1}
+    from rich.console import Console
+
+    console = Console(width=200, record=True, color_system=None)
+    console.print(rows_table([row], ["p"], currency="CNY"))
+    text = console.export_text()
+    assert "objective CNY" in text and "57.37 M" in text and "59 bought + 46 leased" in text
+
+
+def test_chips_show_bf16_memory_and_price_per_tflops():
+    # issue 14: plan chips gains BF16, memory and the cheapest price per BF16 TFLOPS
+    import json
+
+    result = runner.invoke(app, ["chips", "--json"])
+    assert result.exit_code == 0, result.output
+    chips = {c["id"]: c for c in json.loads(result.output)["chips"]}
+    a800 = chips["A800-SXM-80G"]
+    assert a800["bf16_tflops"] == 312 and a800["memory_gb"] == 80
+    # the A800 8-GPU server at 1.4 M CNY: 1,400,000 / (8 x 312) = 560.9 CNY per TFLOPS
+    assert a800["price_per_bf16_tflops"] == pytest.approx(1_400_000 / (8 * 312))
