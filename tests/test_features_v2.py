@@ -106,3 +106,20 @@ def test_known_decides_which_decisions_are_shared():
     assert r.objective == pytest.approx(6) and r.orders == []  # nothing is common: told apart at once
     r = solved("scenarios-known", "scenarios.small.known=2", "scenarios.big.known=2")
     assert r.objective == pytest.approx(7.5) and plan(r.orders) == [("B", 1, 1)]
+
+
+def test_a_budget_bound_on_order_size_sees_the_price_factor(tmp_path):
+    # 2 units needed; A costs 10 but 0.5x in period 1, min_order 2, budget.total 10:
+    # 2 x 10 x 0.5 = 10 fits. A bound on one order from the budget at the list price
+    # (10 / 10 = 1 unit < min_order) would wrongly leave no plan.
+    import yaml
+
+    data = {"name": "factor-budget", "horizon": {"periods": 1}, "chips": [{"id": "X", "bf16_tflops": 100}],
+            "offers": [{"id": "A", "chip": "X", "kind": "buy", "unit_price": 10, "min_order": 2,
+                        "price_factor": {1: 0.5}}],
+            "requirements": [{"id": "need", "metric": "bf16_tflops", "schedule": 200}],
+            "budget": {"total": 10}}
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(data))
+    r = solve_file(path)
+    assert r.status == "optimal" and r.objective == pytest.approx(10)

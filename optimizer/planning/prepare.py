@@ -434,9 +434,15 @@ def order_bounds(prepared: Prepared) -> None:
     largest requirement alone, at least 4x the largest price break), and `solve` doubles it and
     solves again whenever a plan reaches it, so it never binds a reported plan.
     """
+    # refunds of cancelled orders (MODEL.md section 7) are negative cash: with any of them a
+    # budget no longer bounds one order's size, so only caps and the guessed bound remain
+    refunds = any(o.cancel_refund > 0 and not all(o.delivered.values()) for o in prepared.offers)
     for o in prepared.offers:
         bounds = [b for b in (o.max_per_period, o.max_total) if b is not None]
-        cheapest = min([o.unit_price] + [p for _, p in o.price_breaks])
+        cheapest = min([o.unit_price * min(o.factor.values(), default=1.0)] +
+                       [p * min(o.factor.values(), default=1.0) for _, p in o.price_breaks])
+        if refunds:
+            cheapest = 0.0
         if cheapest > 0 and prepared.budget_total is not None:
             bounds.append(math.floor(prepared.budget_total / cheapest + 1e-9))
         if cheapest > 0 and o.is_buy and prepared.budget_per_period and \
