@@ -133,22 +133,19 @@ def solve(
         fail_input([f"--diagnose: expected quick, full or none, got {diagnose_depth!r}"])
     if scenario is not None and scenario not in [s.name for s in inst.scenarios]:
         fail_input([f"--scenario: no scenario {scenario!r} (known: {', '.join(s.name for s in inst.scenarios) or 'none'})"])
-    from optimizer.output.publish import output_problem, write_report, write_result
+    from optimizer.output.publish import check_outputs, write_report, write_result
     from optimizer.output.terminal import clear_progress, terminal_progress
 
-    problems = [output_problem(output, "-o", (".json", ".xlsx")), output_problem(report, "--report", (".html",))]
-    if any(problems):
-        fail_input([p for p in problems if p])
+    with input_errors():
+        check_outputs((output, "-o", (".json", ".xlsx")), (report, "--report", (".html",)))
+    from optimizer.analysis.diagnose import add_diagnosis, print_diagnosis
+    from optimizer.output.report import print_report
     from optimizer.planning.solve import solve_instance
 
     progress = terminal_progress()
     result = solve_instance(inst, options(gap, time_limit, threads, progress))
     clear_progress(progress)
-    if result.status == "infeasible" and diagnose_depth != "none":  # why, and what it would take
-        from optimizer.analysis.diagnose import diagnose
-
-        left = None if time_limit is None else max(0.0, time_limit - (result.solver.wall_time_s or 0.0))
-        result.diagnosis = diagnose(inst, options(gap, None, threads), left, depth=diagnose_depth)
+    add_diagnosis(inst, result, options(gap, time_limit, threads), diagnose_depth)  # why, and what it would take
     if output is not None:
         write_result(output, result, inst)
     if report is not None:
@@ -156,14 +153,10 @@ def solve(
     if json_out:
         emit(result)
     else:
-        from optimizer.analysis.diagnose import print_diagnosis
-        from optimizer.output.report import print_report
-
         print_report(result, _console(), scenario)
         print_diagnosis(result.diagnosis, _console())
-        for written in (output, report):
-            if written is not None:
-                _console().print(f"written: {written}")
+        for written in (w for w in (output, report) if w is not None):
+            _console().print(f"written: {written}")
     raise typer.Exit(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
 
 
@@ -288,13 +281,10 @@ ResultFileArg = Annotated[Path, typer.Argument(metavar="RESULT", help="Result JS
 
 def _publish_inputs(result_file: Path, output: Optional[Path], suffix: str, instance, set_):
     """(result, explanation, instance) for report and workbook, or exit 2 naming the problem."""
-    from optimizer.output.plan_data import load_report_input
-    from optimizer.output.publish import output_problem
+    from optimizer.output.publish import report_inputs
 
-    if output is None or output_problem(output, "-o", (suffix,)):
-        fail_input([output_problem(output, "-o", (suffix,)) or f"-o: give the file to write, e.g. -o plan{suffix}"])
     with input_errors():
-        result, explanation = load_report_input(result_file)
+        result, explanation = report_inputs(result_file, output, suffix)
     return result, explanation, load_or_exit(instance, set_) if instance is not None else None
 
 
@@ -335,11 +325,10 @@ def diff_command(
     from optimizer.analysis.diff import diff_results
     from optimizer.output.diff_view import diff_report, print_diff
     from optimizer.output.plan_data import load_report_input
-    from optimizer.output.publish import output_problem
+    from optimizer.output.publish import check_outputs
 
-    if output_problem(report, "--report", (".html",)):
-        fail_input([output_problem(report, "--report", (".html",))])
     with input_errors():
+        check_outputs((report, "--report", (".html",)))
         a, b = load_report_input(plan_a)[0], load_report_input(plan_b)[0]
     d = diff_results(a, b, str(plan_a), str(plan_b))
     if report is not None:
@@ -481,15 +470,14 @@ def sweep_command(
     1: points failed or a worker died (finished points are stored: rerun to resume). 130: Ctrl-C.
     """
     from optimizer.analysis.sweep import prepare_sweep
-    from optimizer.output.publish import output_problem
-    from optimizer.output.sweep_view import check_output_paths, print_sweep, write_sweep_files
+    from optimizer.output.publish import check_outputs
+    from optimizer.output.sweep_view import check_output_paths, print_sweep, sweep_payload, write_sweep_files
 
     inst = load_or_exit(instance, set_)  # the base must be valid before any point is
     opts = options(gap, time_limit, threads)
     with input_errors():
         check_output_paths(out, plot)
-        if output_problem(report, "--report", (".html",)):
-            fail_input([output_problem(report, "--report", (".html",))])
+        check_outputs((report, "--report", (".html",)))
         base, with_sets, axes, points = prepare_sweep(
             instance, set_ or [], ctx.meta.get("raw_args", []), param or [],
             {"values": values or [], "range": range_ or [], "scale": scale or []}, samples, dist, seed, opts)
@@ -498,15 +486,9 @@ def sweep_command(
                               inst.currency, paths, json_out)
     write_sweep_files(outcome.rows, paths, inst, with_sets, out, plot, report, bool(samples))
     if json_out:
-        emit({"instance": str(instance), "params": paths, "mode": "samples" if samples else "grid",
-              "options": {"gap": gap, "time_limit": time_limit, "threads": threads},
-              "store": str(db.path) if db is not None else None, "solved": outcome.solved,
-              "from_store": outcome.from_store, "failed": [{"params": p, "error": e} for p, e in outcome.failed],
-              "rows": outcome.rows})
+        emit(sweep_payload(instance, paths, bool(samples), opts, db, outcome))
     else:
-        print_sweep(_console(), outcome.rows, paths, outcome, inst.currency, out, plot, db)
-        if report is not None:
-            _console().print(f"written: {report}")
+        print_sweep(_console(), outcome.rows, paths, outcome, inst.currency, out, plot, db, report)
     _finish_points(outcome, any(r["objective"] is not None for r in outcome.rows))
 
 
@@ -525,8 +507,8 @@ def tornado_command(
     Prices: each offer's unit_price, price breaks and fixed cost, the energy price, fx rates.
     Exit 0 with a base plan, 3 without one, 1 when points failed.
     """
-    from optimizer.analysis.sweep import prepare_tornado, tornado_bars
-    from optimizer.output.sweep_view import check_output_paths, print_tornado, write_tornado_files
+    from optimizer.analysis.sweep import prepare_tornado, tornado_from_rows
+    from optimizer.output.sweep_view import check_output_paths, print_tornado, tornado_payload, write_tornado_files
 
     inst = load_or_exit(instance, set_)
     opts = options(gap, time_limit, threads)
@@ -535,17 +517,13 @@ def tornado_command(
         base, prices, skipped, share, points = prepare_tornado(instance, inst, set_ or [], swing, opts)
     outcome, _db = _run_points(f"tornado +-{share:.0%}", base, set_, points, opts, workers, scheduler, store, out,
                                True, inst.currency, [], json_out)
-    by_params = {tuple(sorted(r["params"].items())): r for r in outcome.rows}
-    base_row, bars = tornado_bars(prices, lambda p: by_params.get(tuple(sorted(p.items()))), share)
+    base_row, bars = tornado_from_rows(prices, outcome.rows, share)
     base_obj = base_row["objective"] if base_row is not None else None
     write_tornado_files(bars, base_obj, inst, out, plot, share, top)
     if json_out:
-        emit({"instance": str(instance), "swing": share, "base": base_row, "bars": bars, "skipped": skipped,
-              "failed": [{"params": p, "error": e} for p, e in outcome.failed]})
+        emit(tornado_payload(instance, share, base_row, bars, skipped, outcome))
     else:
-        print_tornado(_console(), inst.name, inst.currency, inst.objective.sense, base_row, bars, skipped, share)
-        if plot is not None:
-            _console().print(f"written: {plot}")
+        print_tornado(_console(), inst.name, inst.currency, inst.objective.sense, base_row, bars, skipped, share, plot)
     _finish_points(outcome, base_obj is not None)
 
 

@@ -673,6 +673,15 @@ def diagnose(instance: Instance, options=None, time_limit: float | None = None,
     return found
 
 
+def add_diagnosis(instance: Instance, result, options, depth: str = "quick") -> None:
+    """`plan solve` without a plan: why, and what it would take, in `result.diagnosis`, within
+    what is left of the solve's time limit (depth none: nothing)."""
+    if result.status != "infeasible" or depth == "none":
+        return
+    left = None if options.time_limit is None else max(0.0, options.time_limit - (result.solver.wall_time_s or 0.0))
+    result.diagnosis = diagnose(instance, dataclass_replace(options, time_limit=None, progress=None), left, depth=depth)
+
+
 def print_diagnosis(diagnosis: list[Diagnosis], console) -> None:
     """The diagnosis as a short list under the report of a run without a plan."""
     from rich.markup import escape

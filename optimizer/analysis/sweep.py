@@ -665,6 +665,12 @@ def tornado_bars(prices: list[Price], rows_by_params: Callable[[dict], dict | No
     return base, bars
 
 
+def tornado_from_rows(prices: list[Price], rows: list[dict], swing: float) -> tuple[dict | None, list[dict]]:
+    """`tornado_bars` read from a run's rows (each row carries the params it was solved at)."""
+    by_params = {tuple(sorted(r["params"].items())): r for r in rows}
+    return tornado_bars(prices, lambda p: by_params.get(tuple(sorted(p.items()))), swing)
+
+
 # --------------------------------------------------------------------------- tables
 
 

@@ -22,6 +22,26 @@ def output_problem(path: Path | None, option: str, suffixes: tuple[str, ...]) ->
     return None
 
 
+def check_outputs(*asks: tuple[Path | None, str, tuple[str, ...]]) -> None:
+    """Every output path that cannot be written as asked, at once: InputError (exit 2)."""
+    from models.errors import InputError
+
+    problems = [p for p in (output_problem(*ask) for ask in asks) if p]
+    if problems:
+        raise InputError(problems)
+
+
+def report_inputs(result_file: Path, output: Path | None, suffix: str):
+    """(result, explanation) for `plan report` and `plan workbook`; InputError when -o is missing
+    or wrong, or the file is not a result."""
+    from models.errors import InputError
+    from optimizer.output.plan_data import load_report_input
+
+    if output is None or output_problem(output, "-o", (suffix,)):
+        raise InputError([output_problem(output, "-o", (suffix,)) or f"-o: give the file to write, e.g. -o plan{suffix}"])
+    return load_report_input(result_file)
+
+
 def write_result(path: Path, result: Result, instance=None) -> None:
     """`plan solve -o`: the result JSON, or the plan as a workbook for .xlsx."""
     if path.suffix.lower() == ".xlsx":

@@ -100,20 +100,36 @@ class SweepDisplay:
         self.live.update(self._render())
 
 
-def print_sweep(console, rows: list[dict], paths: list[str], outcome, currency: str, out, plot, store) -> None:
+def sweep_payload(instance, paths: list[str], sampled: bool, opts, store, outcome) -> dict:
+    """`plan sweep --json`."""
+    return {"instance": str(instance), "params": paths, "mode": "samples" if sampled else "grid",
+            "options": {"gap": opts.gap, "time_limit": opts.time_limit, "threads": opts.threads},
+            "store": str(store.path) if store is not None else None, "solved": outcome.solved,
+            "from_store": outcome.from_store, "failed": [{"params": p, "error": e} for p, e in outcome.failed],
+            "rows": outcome.rows}
+
+
+def tornado_payload(instance, share: float, base_row, bars, skipped, outcome) -> dict:
+    """`plan tornado --json`."""
+    return {"instance": str(instance), "swing": share, "base": base_row, "bars": bars, "skipped": skipped,
+            "failed": [{"params": p, "error": e} for p, e in outcome.failed]}
+
+
+def print_sweep(console, rows: list[dict], paths: list[str], outcome, currency: str, out, plot, store,
+                report=None) -> None:
     shown = rows if len(rows) <= 40 else rows[:20]
     console.print(rows_table(shown, paths, title=f"{len(rows)} points", currency=currency))
     if len(rows) > len(shown):
         console.print(f"... {len(rows) - len(shown)} more rows" + (f" in {out}" if out else " (--out FILE.csv for all)"))
     note = f"; store {store.path}" if store is not None else "; not stored (add --store FILE to resume after a stop)"
     console.print(f"{outcome.solved} solved now, {outcome.from_store} from the store{note}", soft_wrap=True)
-    for written in (out, plot):
+    for written in (out, plot, report):
         if written is not None:
             console.print(f"written: {written}")
 
 
 def print_tornado(console, name: str, currency: str, sense: str, base_row: dict | None, bars: list[dict],
-                  skipped: list[str], share: float) -> None:
+                  skipped: list[str], share: float, plot=None) -> None:
     """The bars as a table. Every value carries its own currency (an offer may price in USD in
     a CNY instance); without a base plan there is no change to show, only each swing's outcome."""
     from rich.markup import escape
@@ -148,6 +164,8 @@ def print_tornado(console, name: str, currency: str, sense: str, base_row: dict 
     console.print(table)
     for note in skipped:
         console.print(f"not swung: {note}", markup=False)
+    if plot is not None:
+        console.print(f"written: {plot}")
 
 
 def check_output_paths(out: Path | None, plot: Path | None, kinds=(".csv", ".parquet")) -> None:
