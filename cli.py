@@ -138,7 +138,8 @@ def solve(
 
     with input_errors():
         check_outputs((output, "-o", (".json", ".xlsx")), (report, "--report", (".html",)))
-    from optimizer.analysis.diagnose import add_diagnosis, print_diagnosis
+    from optimizer.analysis.diagnose import add_diagnosis
+    from optimizer.output.explain_view import print_diagnosis
     from optimizer.output.report import print_report
     from optimizer.planning.solve import solve_instance
 
@@ -383,7 +384,8 @@ def explain_command(
     bounds the whole command; break-even prices not reached in time are marked as such.
     """
     inst = load_or_exit(instance, set_)
-    from optimizer.analysis.explain import explain, print_explanation
+    from optimizer.analysis.explain import explain
+    from optimizer.output.explain_view import print_explanation
     from optimizer.output.terminal import clear_progress, terminal_progress
 
     progress = terminal_progress()

@@ -111,3 +111,39 @@ def test_only_the_highs_module_touches_the_solver():
 def test_the_checker_knows_nothing_of_the_planner():
     deps = imports_of(ROOT / "optimizer" / "check.py")
     assert not [d for d in deps if d.startswith(("optimizer.planning", "pyomo", "highspy"))], deps
+
+
+# Rooms point one way (docs/architecture.md): a room never imports a room above it.
+# The first match of a module's name decides its room.
+ROOMS_ABOVE = {
+    "models": ("optimizer", "cli"),
+    "optimizer.compliance": ("optimizer.planning", "optimizer.analysis", "optimizer.service", "optimizer.output", "cli"),
+    "optimizer.planning": ("optimizer.analysis", "optimizer.service", "optimizer.output", "optimizer.check", "cli"),
+    "optimizer.analysis": ("optimizer.service", "optimizer.output", "cli"),
+    "optimizer.output": ("optimizer.service", "cli"),
+    "optimizer.service": ("cli",),
+    "optimizer.check": ("cli",),
+}
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for name, deps in sorted(graph.items()):
+        room = next((r for r in ROOMS_ABOVE if name == r or name.startswith(r + ".")), None)
+        for dep in sorted(deps):
+            if room is not None and any(dep == a or dep.startswith(a + ".") for a in ROOMS_ABOVE[room]):
+                found.append(f"{name} -> {dep}")
+    return found
+
+
+def test_the_room_rule_finds_an_upward_import():
+    assert upward_imports({"optimizer.analysis.explain": {"optimizer.output.report"}}) == [
+        "optimizer.analysis.explain -> optimizer.output.report"]
+    assert upward_imports({"optimizer.output.report": {"optimizer.analysis.explain", "models.result"}}) == []
+    assert upward_imports({"optimizer.planning.solve": {"cli"}}) == ["optimizer.planning.solve -> cli"]
+
+
+def test_rooms_point_one_way_and_nothing_imports_cli():
+    graph = project_graph()
+    assert upward_imports(graph) == []
+    assert not [n for n, deps in graph.items() if "cli" in deps]

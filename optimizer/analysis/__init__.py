@@ -1,4 +1,5 @@
 """Analyses built on the planner: sweeps and tornado charts, explanations, infeasibility
-diagnosis. Each calls the planning pipeline and reads its results; none reaches into another
-module's Pyomo components.
+diagnosis, the value of hedging, plan diffs. Each calls the planning pipeline and reads its
+results; none reaches into another module's Pyomo components, and none renders: their views
+live in optimizer/output/.
 """

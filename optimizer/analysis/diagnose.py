@@ -680,18 +680,3 @@ def add_diagnosis(instance: Instance, result, options, depth: str = "quick") -> 
         return
     left = None if options.time_limit is None else max(0.0, options.time_limit - (result.solver.wall_time_s or 0.0))
     result.diagnosis = diagnose(instance, dataclass_replace(options, time_limit=None, progress=None), left, depth=depth)
-
-
-def print_diagnosis(diagnosis: list[Diagnosis], console) -> None:
-    """The diagnosis as a short list under the report of a run without a plan."""
-    from rich.markup import escape
-
-    if not diagnosis:
-        return
-    console.print("[bold]Why there is no plan[/]")
-    marks = {"cause": "[red]-[/]", "relax": "[yellow]-[/]", "lower": "[yellow]-[/]", "conflict": "[magenta]-[/]"}
-    for d in diagnosis:
-        if d.kind == "note":
-            console.print(f"  {escape(d.action)}", soft_wrap=True)
-        else:
-            console.print(f"  {marks[d.kind]} {escape(d.action)}", soft_wrap=True)

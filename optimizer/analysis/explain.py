@@ -761,34 +761,3 @@ def explain(instance: Instance, options=None, break_even: bool = True, rel_tol: 
             notes.append("some break-even prices were not computed: the time limit came first")
     return Explanation(**head, binding=binding, marginal_values=marginal, break_even=prices, notes=notes,
                        result=result)
-
-
-def print_explanation(ex: Explanation, console) -> None:
-    """The terminal form of `plan explain`."""
-    from rich.markup import escape
-
-    from optimizer.analysis.diagnose import print_diagnosis
-    from optimizer.output.report import print_report
-
-    print_report(ex.result, console)
-    if ex.diagnosis is not None:
-        print_diagnosis(ex.diagnosis, console)
-        return
-    if not ex.result.has_plan:
-        return
-    console.print("[bold]Binding rules[/] (met with no room to spare)")
-    if not ex.binding:
-        console.print("  none: every requirement has spare capacity and every limit has room")
-    for b in ex.binding:
-        console.print(f"  - {escape(b.text)}", soft_wrap=True)
-    console.print("[bold]Marginal values[/] (pricing LP: the plan's on/off decisions fixed, units fractional)")
-    if not ex.marginal_values:
-        console.print("  none: no requirement or limit has a price at the margin")
-    for mv in ex.marginal_values:
-        console.print(f"  - {escape(mv.text)}", soft_wrap=True)
-    if ex.break_even:
-        console.print(f"[bold]Break-even unit prices[/] ({ex.currency}; where the plan would change)")
-        for b in ex.break_even:
-            console.print(f"  - {escape(b.text)}", soft_wrap=True)
-    for n in ex.notes:
-        console.print(f"  note: {escape(n)}", soft_wrap=True)
