@@ -1,4 +1,4 @@
-"""Solve an instance: prepare, build, call HiGHS (here and nowhere else), extract.
+"""Solve an instance: prepare, build, hand the model to HiGHS (through highs.py, the one boundary), extract.
 
 Statuses (MODEL.md section 6): `optimal` when HiGHS proved the plan optimal within the
 requested gap; `feasible` when it stopped (time limit) with a plan; `time_limit` when it
