@@ -123,3 +123,28 @@ def test_a_budget_bound_on_order_size_sees_the_price_factor(tmp_path):
     path.write_text(yaml.safe_dump(data))
     r = solve_file(path)
     assert r.status == "optimal" and r.objective == pytest.approx(10)
+
+
+def test_a_requirement_only_void_lease_periods_could_serve_is_infeasible(tmp_path):
+    # found by the independent brute force: L (controlled, runs in CN) started in 1 is active 1-2,
+    # but period 2 is void under the rule from 2; nothing can give capacity in 2 -> infeasible
+    # (the row had no variable left and was dropped: 'optimal' at 0 with the requirement unmet)
+    import yaml
+
+    data = {"name": "void-unmet", "horizon": {"periods": 2}, "buyer": {"country": "CN"},
+            "compliance": {"regime": {2: "us-2022-10"}},
+            "chips": [{"id": "X", "origin": "US", "bf16_tflops": 100, "tpp": 5000, "interconnect_gbps": 900}],
+            "offers": [{"id": "L", "chip": "X", "kind": "lease", "unit_price": 1, "term": 2}],
+            "requirements": [{"id": "need", "metric": "bf16_tflops", "schedule": {2: 100}}]}
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert solve_file(path).status == "infeasible"
+    data["objective"] = {"sense": "max_capacity"}
+    path.write_text(yaml.safe_dump(data))
+    assert solve_file(path).status == "infeasible"
+    # with a shortfall price the gap may stay open: 100 short at 3 in period 2 = 300
+    del data["objective"]
+    data["requirements"][0]["shortfall_price"] = 3
+    path.write_text(yaml.safe_dump(data))
+    r = solve_file(path)
+    assert r.status == "optimal" and r.objective == pytest.approx(300)

@@ -148,11 +148,7 @@ def row_subject(p: Prepared, family: str, index) -> tuple[str, int | None]:
 
 
 def can_serve(o: PreparedOffer, t: int) -> bool:
-    """Can any order or start of this offer be in service in period t? (lead times by placement
-    period, cancelled deliveries and void lease periods of MODEL.md section 7 included)"""
-    if o.is_buy:
-        return any(o.is_delivered(s) and o.arrival(s) <= t for s in o.window)
-    return t not in o.void and any(o.arrival(s) <= t < o.arrival(s) + o.term for s in o.window)
+    return o.can_serve(t)
 
 
 def _providers_out(instance: Instance, p: Prepared, metric: str) -> list[str]:
@@ -170,13 +166,14 @@ def _providers_out(instance: Instance, p: Prepared, metric: str) -> list[str]:
 
 
 def _why_not_yet(o: PreparedOffer) -> str:
+    void = f", void (blocked) in {plural_periods(sorted(o.void))}" if o.void else ""
     first_lead = o.lead.get(o.window[0], o.lead_time)
     if o.window[0] > 1:
-        return f"{o.id} orderable from period {o.window[0]}, lead time {first_lead}"
+        return f"{o.id} orderable from period {o.window[0]}, lead time {first_lead}{void}"
     if o.is_buy or first_lead:
-        return f"lead time {first_lead} for {o.id}"
+        return f"lead time {first_lead} for {o.id}{void}"
     last = max(o.arrival(s) for s in o.window) + o.term - 1
-    return f"{o.id} in service only in periods {o.arrival(o.window[0])}-{last}"
+    return f"{o.id} in service only in periods {o.arrival(o.window[0])}-{last}{void}"
 
 
 def structural_causes(instance: Instance, p: Prepared) -> tuple[list[Diagnosis], set, set]:

@@ -71,6 +71,13 @@ class PreparedOffer:
             return range(first, T + 1) if self.is_delivered(s) else range(0)
         return range(first, first + self.term)
 
+    def can_serve(self, t: int) -> bool:
+        """Can any order or start of this offer be in service in period t? (lead times by
+        placement period, cancelled deliveries and void lease periods included)"""
+        if self.is_buy:
+            return any(self.is_delivered(s) and self.arrival(s) <= t for s in self.window)
+        return t not in self.void and any(self.arrival(s) <= t < self.arrival(s) + self.term for s in self.window)
+
     def billed(self, s: int) -> list[int]:
         """A lease start's billed periods: its active periods that are not void."""
         return [t for t in range(self.arrival(s), self.arrival(s) + self.term) if t not in self.void]
@@ -494,17 +501,29 @@ def _choose_scales(prepared: Prepared) -> None:
 
 
 def unmeetable(p: Prepared) -> list[str]:
-    """Requirements no eligible offer can contribute to: infeasible before any solve."""
+    """Requirements nothing eligible can serve when they apply (no offer with the metric, or
+    none in service then: lead times, windows, cancellations, void lease periods): infeasible
+    before any solve. A requirement with a shortfall price may stay unmet."""
     out = []
     for req in p.capacity_requirements:
         if req.shortfall_price is not None:
-            continue  # may stay unmet, at its price
-        if any(v > 0 for v in req.required.values()) and not any(req.metric in o.perf for o in p.offers):
-            first = min(t for t, v in req.required.items() if v > 0)
-            out.append(f"{req.name}: no eligible offer provides {req.metric} (required from period {first})")
+            continue
+        providers = [o for o in p.offers if req.metric in o.perf]
+        dead = [t for t, v in sorted(req.required.items()) if v > 0 and not any(o.can_serve(t) for o in providers)]
+        if dead and not providers:
+            out.append(f"{req.name}: no eligible offer provides {req.metric} (required from period {dead[0]})")
+        elif dead:
+            out.append(f"{req.name}: nothing eligible with {req.metric} is in service in period {dead[0]}"
+                       + (f" (nor in {len(dead) - 1} other periods)" if len(dead) > 1 else ""))
     for req in p.work_requirements:
-        if req.work_flop > 0 and req.first > req.last:
+        if req.work_flop <= 0:
+            continue
+        providers = [o for o in p.offers if req.metric in o.perf]
+        if req.first > req.last:
             out.append(f"{req.name}: the work has no periods (from {req.first} is after until {req.last})")
-        elif req.work_flop > 0 and not any(req.metric in o.perf for o in p.offers):
+        elif not providers:
             out.append(f"{req.name}: no eligible offer provides {req.metric} for the work")
+        elif not any(o.can_serve(t) for o in providers for t in range(req.first, req.last + 1)):
+            out.append(f"{req.name}: nothing eligible with {req.metric} is in service in periods"
+                       f" {req.first}-{req.last} for the work")
     return out
