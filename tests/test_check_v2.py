@@ -108,3 +108,21 @@ def test_a_plan_of_another_instance_is_said_once():
     inst = load_instance(FEATURES / "tiny.yaml")
     report = check_plan(inst, plan)
     assert report.rules() == ["wrong_instance"] and "cn-2023-h1" in report.violations[0].message
+
+
+def test_a_plan_the_checker_refuses_is_never_reported(monkeypatch):
+    # issue 17: every plan passes the independent checker before it is reported; here the
+    # extraction is broken on purpose (one order's units dropped) and the solve must refuse
+    import optimizer.planning.solve as solve_module
+    from optimizer.planning import extract
+
+    real = extract.plan_rows
+
+    def lossy(p, units):
+        orders, leases = real(p, units)
+        return orders[1:], leases  # an order silently lost
+
+    monkeypatch.setattr(extract, "plan_rows", lossy)
+    inst = load_instance(FEATURES / "window.yaml")  # its plan buys A in period 2 (header)
+    with pytest.raises(solve_module.PlanCheckFailed):
+        solve_module.solve_instance(inst)

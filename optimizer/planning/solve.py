@@ -63,7 +63,7 @@ class Planner:
             # callers that report on the plan (sweep rows) read the now-decisions, which every
             # scenario shares: the first scenario's data describes their offers
             self.prepared = prepare(scenario_instances(instance)[0].instance)
-            return solve_scenarios(instance, options, started)
+            return verified(instance, solve_scenarios(instance, options, started))
         prepared = self.prepared = prepare(instance)
         unmet = unmeetable(prepared)
         if fixed:
@@ -80,7 +80,7 @@ class Planner:
             raise RuntimeError("HiGHS stopped without a plan and without saying why")
         if not outcome.has_plan:
             return no_plan(prepared, outcome.status, message, options, outcome.time_s, started)
-        return extract(prepared, outcome, options, started, message)
+        return verified(instance, extract(prepared, outcome, options, started, message))
 
     def model_for(self, p: Prepared):
         """A model of `p`: the kept one with its Params moved when the structure allows, else new."""
@@ -255,6 +255,26 @@ def _infeasible_or_unbounded(p: Prepared, model, options: SolveOptions, started:
     if probe.has_plan:
         return "unbounded", f"{p.objective_metric} in period {p.objective_period} can grow without limit (no cap or budget binds it)"
     return "infeasible", "no plan meets every requirement within the caps, budgets and policies"
+
+
+class PlanCheckFailed(RuntimeError):
+    """The independent checker refused a plan the solver reported: never report it as a plan."""
+
+
+def verified(instance: Instance, result: Result) -> Result:
+    """Every plan is checked by optimizer/check.py (MODEL.md recomputed from the plan alone)
+    before it is reported; a plan it refuses raises PlanCheckFailed instead of being returned
+    as `optimal` (numbers beyond what the solver's tolerances can separate end here)."""
+    from optimizer.check import check_plan
+
+    if not result.has_plan:
+        return result
+    report = check_plan(instance, result)
+    if not report.ok:
+        raise PlanCheckFailed("the plan HiGHS returned fails the independent check, so it is not reported: "
+                              + report.summary() + "; " + "; ".join(
+                                  f"{v.rule} at {v.place}: {v.message}" for v in report.lead()[:3]))
+    return result
 
 
 def fix_decisions(p: Prepared, fixed: dict[tuple[str, int], int]) -> list[str]:
