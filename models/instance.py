@@ -43,9 +43,30 @@ CurrencyCode = Annotated[
 
 
 class Strict(BaseModel):
-    """Base of every instance model: unknown keys are an error, NaN and infinity are refused."""
+    """Base of every instance model: unknown keys are an error, NaN and infinity are refused,
+    and a boolean is never taken for a number (`unit_price: true` is not 1)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_as_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        errors = []
+        for name, field in cls.model_fields.items():
+            key = field.alias if field.alias in data else name
+            if key not in data or "bool" in str(field.annotation) or "Any" in str(field.annotation):
+                continue
+            value = data[key]
+            if isinstance(value, bool):
+                errors.append(((key,), f"must be a number, not {str(value).lower()}"))
+            elif isinstance(value, dict) and "dict" in str(field.annotation):
+                errors += [((key, str(k)), f"must be a number, not {str(v).lower()}")
+                           for k, v in value.items() if isinstance(v, bool)]
+        if errors:
+            raise _rule_errors(errors)
+        return data
 
 
 def _schedule(description: str):

@@ -125,3 +125,17 @@ def test_a_plain_instance_has_no_warning(tmp_path):
     path.write_text(yaml.safe_dump(BASE, sort_keys=False))
     result = runner.invoke(app, ["validate", str(path), "--strict"])
     assert result.exit_code == 0 and "warning" not in result.output
+
+
+def test_a_boolean_is_never_a_number(tmp_path):
+    # issue 17: `unit_price: true` was solved as 1, `--set lead_time=true` too
+    data = {**BASE, "offers": [{**BASE["offers"][0], "unit_price": True, "lead_time": {1: False}}, BASE["offers"][1]],
+            "requirements": [{"id": "need", "metric": "bf16_tflops", "schedule": {1: True}}]}
+    result = validate(tmp_path, **{k: v for k, v in data.items() if k != "name"})
+    assert result.exit_code == 2
+    for place in ("offers[0].unit_price", "offers[0].lead_time.1", "requirements[0].schedule.1"):
+        assert f"{place}: must be a number, not" in result.output, place
+    path = tmp_path / "ok.yaml"
+    path.write_text(yaml.safe_dump(BASE, sort_keys=False))
+    via_set = runner.invoke(app, ["validate", str(path), "--set", "offers.A.lead_time=true"])
+    assert via_set.exit_code == 2 and "offers[0].lead_time: must be a number, not true" in via_set.output
