@@ -38,7 +38,7 @@ InstanceArg = Annotated[Path, typer.Argument(metavar="INSTANCE", help="Instance 
 ResultArg = Annotated[Path, typer.Argument(help="Result JSON of `plan solve --json` (or -o).", show_default=False)]
 SetOpt = Annotated[Optional[list[str]], _opt("--set", help="Override a field for this run: PATH=VALUE, e.g. "
                                               "offers.A800-server-CN.unit_price=1.1e6.")]
-GapOpt = Annotated[float, _opt("--gap", min=0, help="Relative MIP gap; 0 proves optimality.")]
+GapOpt = Annotated[float, _opt("--gap", min=0, max=1, help="Relative MIP gap in [0, 1]; 0 proves optimality.")]
 TimeOpt = Annotated[Optional[float], _opt("--time-limit", min=0, help="Seconds for the solve.")]
 ThreadsOpt = Annotated[int, _opt("--threads", min=1, help="HiGHS threads (1 is deterministic).")]
 JsonOpt = Annotated[bool, _opt("--json", help="Print JSON to stdout.")]

@@ -21,8 +21,22 @@ class InputError(Exception):
         super().__init__(where + "; ".join(messages))
 
 
+def _plain(value: Any) -> Any:
+    """A date read from YAML (a schedule key written 2023-01-01) shown as written."""
+    import datetime
+    import re
+
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, str):  # pydantic may hand the key over as its repr
+        return re.sub(r"datetime\.date\((\d+), (\d+), (\d+)\)",
+                      lambda m: f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}", value)
+    return value
+
+
 def place(loc: tuple | list) -> str:
     """('offers', 2, 'lead_time') -> 'offers[2].lead_time'."""
+    loc = [_plain(part) for part in loc]
     out = ""
     previous = None
     for part in loc:
@@ -70,7 +84,8 @@ def _message(err: dict[str, Any]) -> str:
     if err["type"] == "string_pattern_mismatch":
         pattern = ctx.get("pattern", "")
         hint = {r"^[A-Z]{2}$": "an ISO 3166 alpha-2 code in capitals, such as CN or US",
-                r"^[A-Z]{3}$": "an ISO 4217 code in capitals, such as CNY or USD"}.get(pattern)
+                r"^[A-Z]{3}$": "an ISO 4217 code in capitals, such as CNY or USD",
+                r"^[^\x00-\x1f\x7f]+$": "text without control characters (escape codes, newlines)"}.get(pattern)
         if hint:
             return f"{err.get('input')!r} is not valid here: expected {hint}"
         return f"{err.get('input')!r} is not valid here (must match the pattern {pattern})"
@@ -80,7 +95,8 @@ def _message(err: dict[str, Any]) -> str:
         except (KeyError, IndexError):
             msg = err["msg"]
         if err["type"] in ("float_parsing", "int_parsing", "float_type", "int_type", "string_type"):
-            msg += f", got {err.get('input')!r}"
+            value = _plain(err.get("input"))
+            msg += f", got {value!r}" + (" (periods are numbers 1..T, not dates)" if value != err.get("input") else "")
         return msg
     return err["msg"]
 

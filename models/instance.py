@@ -199,8 +199,11 @@ class Compliance(Strict):
         return {self.regime} if isinstance(self.regime, str) else set(self.regime.values())
 
 
+NoControl = Annotated[str, Field(min_length=1, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
 class Chip(Strict):
-    id: str = Field(min_length=1, description="Unique chip id, referenced by offers.")
+    id: NoControl = Field(description="Unique chip id, referenced by offers (no control characters).")
     vendor: str | None = Field(default=None, description="Design owner, e.g. NVIDIA.")
     origin: CountryCode | None = Field(
         default=None,
@@ -249,7 +252,7 @@ class PriceBreak(Strict):
 
 
 class Offer(Strict):
-    id: str = Field(min_length=1, description="Unique offer id.")
+    id: NoControl = Field(description="Unique offer id (no control characters).")
     chip: str = Field(description="Id of the chip this offer sells or leases.")
     kind: Literal["buy", "lease"] = Field(description="buy: owned from arrival to the end; lease: a term.")
     gpus_per_unit: int = Field(default=1, ge=1, description="GPUs in one unit (server, instance).")

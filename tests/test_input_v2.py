@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -139,3 +141,18 @@ def test_a_boolean_is_never_a_number(tmp_path):
     path.write_text(yaml.safe_dump(BASE, sort_keys=False))
     via_set = runner.invoke(app, ["validate", str(path), "--set", "offers.A.lead_time=true"])
     assert via_set.exit_code == 2 and "offers[0].lead_time: must be a number, not true" in via_set.output
+
+
+def test_control_characters_dates_as_periods_and_an_infinite_gap(tmp_path):
+    # issue 17: an id with an escape code reached the terminal raw; a date-like schedule key
+    # printed datetime.date(2023, 1, 1); --gap inf was accepted
+    path = tmp_path / "d.yaml"
+    path.write_text('horizon: {periods: 2}\nchips: [{id: "X\\u001b[2J", bf16_tflops: 1}]\n'
+                    "requirements: [{metric: bf16_tflops, schedule: {2023-01-01: 5}}]\n")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "\x1b" not in result.output
+    assert "chips[0].id: " in result.output and "without control characters" in result.output
+    assert "requirements[0].schedule.2023-01-01: must be a whole number" in result.output
+    assert "datetime" not in result.output
+    tiny = Path(__file__).resolve().parents[1] / "instances" / "features" / "tiny.yaml"
+    assert runner.invoke(app, ["solve", str(tiny), "--gap", "inf"]).exit_code == 2
