@@ -110,7 +110,11 @@ def read_data(path: str | Path) -> Any:
     """Read a YAML or JSON file into plain data, with messages that name the file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:  # bounded: /dev/zero or a huge file must not fill the memory
+            raw = fh.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise InputError([f"file is larger than {MAX_BYTES // 1_000_000} MB"], str(path))
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InputError([f"no such file: {path}"]) from None
     except IsADirectoryError:
@@ -123,11 +127,17 @@ def read_data(path: str | Path) -> Any:
 
 
 def parse_scalar(text: str) -> Any:
-    """A --set value is read as a YAML scalar: 1.1e6 is a number, true a bool, [a, b] a list."""
+    """A --set value is read as a YAML scalar: 1.1e6 is a number, true a bool, [a, b] a list.
+    The same limits as a file hold (an alias bomb in a value is refused)."""
+    if len(text.encode("utf-8", "ignore")) > MAX_BYTES:
+        raise InputError([f"--set value is larger than {MAX_BYTES // 1_000_000} MB"])
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506
+        value = yaml.load(text, Loader=_Loader)  # noqa: S506
     except yaml.YAMLError:
         return text
+    if _expanded_size(value, MAX_NODES) > MAX_NODES:
+        raise InputError([f"--set value expands to more than {MAX_NODES:,} values (alias bomb?)"])
+    return value
 
 
 def read_json_file(path: str | Path) -> Any:

@@ -156,3 +156,14 @@ def test_control_characters_dates_as_periods_and_an_infinite_gap(tmp_path):
     assert "datetime" not in result.output
     tiny = Path(__file__).resolve().parents[1] / "instances" / "features" / "tiny.yaml"
     assert runner.invoke(app, ["solve", str(tiny), "--gap", "inf"]).exit_code == 2
+
+
+def test_reading_is_bounded_for_files_and_set_values():
+    # issue 17: `plan validate /dev/zero` read until MemoryError; an alias bomb in a --set value
+    # skipped the check files get
+    assert runner.invoke(app, ["validate", "/dev/zero"]).exit_code == 2
+    bomb = "[&a [1,1,1,1,1,1,1,1,1,1], " + ", ".join(
+        f"&{n} [{', '.join(['*' + p] * 10)}]" for p, n in zip("abcdef", "bcdefg")) + "]"
+    tiny = Path(__file__).resolve().parents[1] / "instances" / "features" / "tiny.yaml"
+    result = runner.invoke(app, ["validate", str(tiny), "--set", f"name={bomb}"])
+    assert result.exit_code == 2 and "alias bomb" in result.output
