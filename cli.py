@@ -535,8 +535,19 @@ def tornado_command(
 def main() -> None:
     """Console entry point. Click handles usage errors (exit 2) and exits with each command's
     code; anything unexpected exits 1 with one line instead of a traceback."""
+    import signal
+
+    from models.errors import InputError
+
+    # SIGTERM ends the run like Ctrl-C does: through Python, so atomic writes clean up after themselves
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         app()
+    except InputError as exc:  # raised where no command caught it (a write that failed, ...)
+        noun = "error" if len(exc.messages) == 1 else "errors"
+        sys.stderr.write(f"invalid input {exc.source + ': ' if exc.source else ''}{len(exc.messages)} {noun}\n"
+                         + "".join(f"  - {m}\n" for m in exc.messages))
+        sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)

@@ -100,3 +100,23 @@ def test_chips_show_bf16_memory_and_price_per_tflops():
     assert a800["bf16_tflops"] == 312 and a800["memory_gb"] == 80
     # the A800 8-GPU server at 1.4 M CNY: 1,400,000 / (8 x 312) = 560.9 CNY per TFLOPS
     assert a800["price_per_bf16_tflops"] == pytest.approx(1_400_000 / (8 * 312))
+
+
+def test_writes_say_what_failed_and_sigterm_leaves_nothing_behind(tmp_path):
+    # issue 17: -o onto a folder or where nothing can be written was an internal error (exit 1);
+    # SIGTERM during an atomic write left a hidden temp file
+    tiny = str(FEATURES / "tiny.yaml")
+    onto_folder = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "schema", "result", "-o",
+                                  str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert onto_folder.returncode == 2 and "is a folder" in onto_folder.stderr
+    unwritable = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "solve", tiny, "-o",
+                                 "/proc/plan-test.json"], capture_output=True, text=True, cwd=ROOT)
+    assert unwritable.returncode == 2 and "cannot write" in unwritable.stderr
+    code = ("import os, signal, sys\n"
+            "import optimizer.output.files as files\n"
+            "files.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGTERM)\n"  # SIGTERM mid-write
+            "import cli\n"
+            f"sys.argv = ['plan', 'schema', 'result', '-o', {str(tmp_path / 'r.json')!r}]\n"
+            "cli.main()\n")
+    killed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert killed.returncode == 143 and list(tmp_path.iterdir()) == []
