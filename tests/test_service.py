@@ -400,3 +400,22 @@ def test_restart_with_a_sweep_in_flight_loses_no_finished_row(tmp_path):
     after = {row["point"]: row for row in job["rows"]}
     for point, row in before.items():  # stored before the kill: kept as they were, not solved again
         assert after[point] == row
+
+
+def test_serve_usage_errors_exit_2(tmp_path):
+    # issue 17: a bad --db or a port in use printed a traceback and exited 3
+    import socket
+
+    bad = tmp_path / "not.sqlite"
+    bad.write_text("not a database")
+    for db in (bad, tmp_path):
+        proc = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "serve", "--port", "0", "--db", str(db)],
+                              capture_output=True, text=True, timeout=30, cwd=ROOT)
+        assert proc.returncode == 2 and "--db" in proc.stderr and "Traceback" not in proc.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "serve", "--port", str(port), "--db",
+                               str(tmp_path / "ok.sqlite")], capture_output=True, text=True, timeout=30, cwd=ROOT)
+    assert proc.returncode == 2 and "cannot listen there" in proc.stderr

@@ -687,6 +687,36 @@ def create_app(settings: Settings | None = None):
     return app
 
 
+def check_db(path: str) -> None:
+    """--db must be a SQLite file the service can write (or a new one): a usage error otherwise."""
+    import sqlite3
+    from pathlib import Path
+
+    from optimizer.service.jobs import Store
+
+    if Path(path).is_dir():
+        raise InputError([f"--db {path}: is a folder; give a file name such as plan.sqlite"])
+    try:
+        Store(path)
+    except sqlite3.DatabaseError as exc:  # not a database, read-only, locked...
+        raise InputError([f"--db {path}: cannot be used as the service's SQLite store ({exc})"]) from None
+    except OSError as exc:
+        raise InputError([f"--db {path}: {exc.strerror or exc}"]) from None
+
+
+def check_port(host: str, port: int) -> None:
+    """The address must be free before uvicorn starts (it would exit 3 on its own)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is free
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise InputError([f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})"]) from None
+
+
 def serve(host: str, port: int, log_level: str, console, **options) -> None:
     """`plan serve`: settings from the options and the environment, a line saying what runs,
     then uvicorn until SIGTERM (requests still waiting get 10 s; a sweep resumes at the next start)."""
@@ -699,6 +729,8 @@ def serve(host: str, port: int, log_level: str, console, **options) -> None:
         raise InputError([f"--log-level: expected critical, error, warning, info, debug or trace, got {log_level!r}"])
     if not Path(settings.db).resolve().parent.exists():
         raise InputError([f"--db {settings.db}: folder {Path(settings.db).parent} does not exist"])
+    check_db(settings.db)
+    check_port(host, port)
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
         console.print(f"[bold yellow]warning[/]: listening on {host} without {TOKEN_ENV}: anyone who"
                       " can reach it can run solves")
