@@ -120,3 +120,39 @@ def test_writes_say_what_failed_and_sigterm_leaves_nothing_behind(tmp_path):
             "cli.main()\n")
     killed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert killed.returncode == 143 and list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_dies_with_its_parent(tmp_path):
+    # issue 17: after kill -9 of plan serve (or plan sweep --workers 2) the workers lived on
+    import signal
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    code = ("import multiprocessing as mp, os, time, sys\n"
+            "from optimizer.process import die_with_parent\n"
+            "def child(path):\n"
+            "    die_with_parent()\n"
+            "    open(path, 'w').write(str(os.getpid()))\n"
+            "    time.sleep(60)\n"
+            "if __name__ == '__main__':\n"
+            "    mp.get_context('spawn').Process(target=child, args=(sys.argv[1],)).start()\n"
+            "    time.sleep(60)\n")
+    script = tmp_path / "parent.py"
+    script.write_text(code)
+    parent = subprocess.Popen([sys.executable, str(script), str(pid_file)], cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):  # the kernel kills the child; give it a moment
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the worker outlived its parent")

@@ -433,6 +433,9 @@ _worker_state: dict = {}
 def _init_worker(base, set_overrides, options, warm_start) -> None:
     import signal
 
+    from optimizer.process import die_with_parent
+
+    die_with_parent()
     # Ctrl-C (from the terminal, or forwarded by the parent) only marks the worker as stopping:
     # it then refuses queued points and exits cleanly when the parent shuts the pool down.
     # During a HiGHS run highspy's own handler stops the run instead (see run_highs).

@@ -178,6 +178,9 @@ def warm_up(threads: int) -> None:
     """Once per worker process: load the solver stack and run one trivial solve, so the first
     request is as fast as the rest. It also fixes HiGHS's thread count for the process (HiGHS
     keeps the first one it is given), which is why a server has one `solver_threads`."""
+    from optimizer.process import die_with_parent
+
+    die_with_parent()
     solve_in_worker(WARM_UP_INSTANCE, 0.0, 10.0, threads)
 
 
