@@ -495,6 +495,63 @@ class Instance(Strict):
 # --------------------------------------------------------------------------- cross-field rules
 
 
+# What the model can hold (issue 17): the size of what gets built is bounded before it is built,
+# and numbers stay where doubles and HiGHS's tolerances (1e-7 .. 1e-9) can still tell plans apart.
+# docs/reliability.md gives the reasons.
+MAX_PERIODS = 1200  # 100 years of months
+MAX_CELLS = 2_000_000  # offers x periods, requirements x periods, policies x periods (x scenarios)
+MONEY_RANGE = (1e-6, 1e15)  # a nonzero price, cost or budget, in the instance currency
+MAX_FIGURE = 1e12  # a chip's peak figure, memory, TDP; gpus per unit
+
+
+def _size_errors(data: dict, T: int | None, items):
+    """Sizes and magnitudes beyond what the model can hold, refused with their place."""
+    if T is None:
+        return
+    if T > MAX_PERIODS:
+        yield ("horizon", "periods"), f"{T} periods is more than this planner builds ({MAX_PERIODS:,})"
+        return
+    scenarios = max(1, len(items("scenarios")))
+    for key in ("offers", "requirements", "policies"):
+        cells = len(items(key)) * T * scenarios
+        if cells > MAX_CELLS:
+            yield (key,), (f"{len(items(key))} {key} x {T} periods" + (f" x {scenarios} scenarios" if scenarios > 1 else "")
+                           + f" = {cells:,} is more than this planner builds ({MAX_CELLS:,})")
+    fx = data.get("fx") if isinstance(data.get("fx"), dict) else {}
+    lo, hi = MONEY_RANGE
+
+    def money(loc, value, rate=1.0):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf"):
+            v = value * rate
+            if not lo <= v <= hi:
+                yield loc, (f"{value:g} is outside the money range this planner solves exactly "
+                            f"({lo:g} to {hi:g} in the instance currency)")
+
+    for i, offer in items("offers"):
+        rate = fx.get(offer.get("currency"), 1.0) if isinstance(fx.get(offer.get("currency")), (int, float)) else 1.0
+        yield from money(("offers", i, "unit_price"), offer.get("unit_price"), rate)
+        yield from money(("offers", i, "fixed_cost"), offer.get("fixed_cost"), rate)
+        for k, brk in enumerate(offer.get("price_breaks") or []):
+            if isinstance(brk, dict):
+                yield from money(("offers", i, "price_breaks", k, "unit_price"), brk.get("unit_price"), rate)
+        gpus = offer.get("gpus_per_unit")
+        if isinstance(gpus, int) and gpus > MAX_FIGURE:
+            yield ("offers", i, "gpus_per_unit"), f"{gpus:g} is more than {MAX_FIGURE:g}"
+    for i, chip in items("chips"):
+        for field in ("bf16_tflops", "fp32_tflops", "fp64_tflops", "fp8_tflops", "int8_tops", "memory_gb", "tdp_w"):
+            value = chip.get(field)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and MAX_FIGURE < value < float("inf"):
+                yield ("chips", i, field), f"{value:g} is more than {MAX_FIGURE:g}: check the unit"
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1 / MAX_FIGURE:
+                yield ("chips", i, field), f"{value:g} is less than {1 / MAX_FIGURE:g}: check the unit"
+    budget = data.get("budget") if isinstance(data.get("budget"), dict) else {}
+    yield from money(("budget", "total"), budget.get("total"))
+    horizon = data.get("horizon") if isinstance(data.get("horizon"), dict) else {}
+    hours = horizon.get("hours_per_period")
+    if isinstance(hours, (int, float)) and not isinstance(hours, bool) and 1e5 < hours < float("inf"):
+        yield ("horizon", "hours_per_period"), f"{hours:g} hours in one period is more than 1e5"
+
+
 def _reference_errors(data: dict):
     """Rules that need more than one field: unique ids, references, periods within 1..T.
 
@@ -516,6 +573,9 @@ def _reference_errors(data: dict):
 
     horizon = data.get("horizon")
     T = whole(horizon.get("periods")) if isinstance(horizon, dict) else None
+    yield from _size_errors(data, T, items)
+    if T is not None and T > MAX_PERIODS:
+        return  # nothing else is worth checking period by period
 
     def in_horizon(loc, period):
         period = whole(period)

@@ -167,3 +167,18 @@ def test_reading_is_bounded_for_files_and_set_values():
     tiny = Path(__file__).resolve().parents[1] / "instances" / "features" / "tiny.yaml"
     result = runner.invoke(app, ["validate", str(tiny), "--set", f"name={bomb}"])
     assert result.exit_code == 2 and "alias bomb" in result.output
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"horizon": {"periods": 10**29}}, "horizon.periods: 100000000000000000000000000000 periods is more than"),
+    ({"horizon": {"periods": 1000}, "offers": [{**BASE["offers"][0], "id": f"o{i}"} for i in range(2001)]},
+     "offers: 2001 offers x 1000 periods = 2,001,000 is more than this planner builds"),
+    ({"offers": [{**BASE["offers"][0], "unit_price": 1e-300}, BASE["offers"][1]]},
+     "offers[0].unit_price: 1e-300 is outside the money range"),
+    ({"chips": [{"id": "X", "bf16_tflops": 1e-300}]}, "chips[0].bf16_tflops: 1e-300 is less than 1e-12"),
+    ({"horizon": {"periods": 3, "hours_per_period": 1e308}}, "horizon.hours_per_period: 1e+308 hours"),
+])
+def test_what_the_model_cannot_hold_is_refused_with_its_place(tmp_path, changes, expected):
+    # issue 17: inputs that passed validation crashed (OverflowError, float infinity, MemoryError)
+    result = validate(tmp_path, **changes)
+    assert result.exit_code == 2 and expected in result.output, result.output
