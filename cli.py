@@ -171,6 +171,33 @@ def validate(instance: InstanceArg, set_: SetOpt = None, strict: StrictOpt = Fal
                      f"{plural(len(inst.requirements), 'requirement')}, {plural(inst.T, 'period')})")
 
 
+@app.command("scenarios")
+def scenarios_command(
+    instance: InstanceArg,
+    set_: SetOpt = None,
+    output: Annotated[Optional[Path], _opt("-o", "--output", help="Write to FILE (.json: JSON, else YAML).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The instance's scenarios as planned for: a `sample` expanded (same seed, same list)."""
+    import yaml
+
+    from models.scenarios import scenario_instances
+
+    inst = load_or_exit(instance, set_)
+    with input_errors():
+        scenario_instances(inst)  # each scenario's overrides validated, errors placed
+    listed = [s.model_dump(exclude_none=True) for s in inst.scenarios]
+    payload = {"scenarios": listed}
+    if output is not None:
+        text = json.dumps(payload, indent=2) + "\n" if output.suffix == ".json" else yaml.safe_dump(payload, sort_keys=False)
+        write_atomic(output, text)
+        _console(stderr=as_json).print(f"written: {output} ({len(listed)} scenarios)")
+    if as_json:
+        emit(payload)
+    elif output is None:
+        sys.stdout.write(yaml.safe_dump(payload, sort_keys=False))
+
+
 @app.command()
 def schema(
     which: Annotated[str, typer.Argument(help="instance or result")],

@@ -449,6 +449,62 @@ class Risk(Strict):
     weight: Share = Field(default=1.0, description="cvar: weight w of CVaR against the expectation, in [0, 1].")
 
 
+class Distribution(Strict):
+    """How one `--set`-style path varies across sampled scenarios: exactly one of uniform,
+    triangular or choice. Bounds and values may be schedules ({period: value}); a bound's
+    schedule is drawn with one draw per scenario for all periods (they move together)."""
+
+    uniform: list[Any] | None = Field(default=None, min_length=2, max_length=2, description="[low, high].")
+    triangular: list[Any] | None = Field(
+        default=None, min_length=3, max_length=3, description="[low, mode, high]."
+    )
+    choice: list[Any] | None = Field(default=None, min_length=1, description="Values to choose among.")
+    probabilities: list[Annotated[float, Field(ge=0, le=1)]] | None = Field(
+        default=None, description="choice: one probability per value, summing to 1; default equal."
+    )
+    round: int | None = Field(
+        default=None, ge=0, description="Decimals to round a drawn number to; 0 gives a whole number."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_distribution(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                raise _rule_errors([((str(k),), "unknown distribution or key (known: uniform, triangular,"
+                                     " choice with probabilities, round)") for k in unknown])
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Distribution":
+        kinds = [k for k in ("uniform", "triangular", "choice") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of uniform, triangular, choice (got {', '.join(kinds) or 'none'})")
+        if self.probabilities is not None:
+            if self.choice is None:
+                raise ValueError("probabilities belong to a choice")
+            if len(self.probabilities) != len(self.choice):
+                raise ValueError(f"{len(self.probabilities)} probabilities for {len(self.choice)} values")
+            if abs(sum(self.probabilities) - 1) > 1e-9:
+                raise ValueError(f"probabilities sum to {sum(self.probabilities):g}, not 1")
+        return self
+
+
+class Sample(Strict):
+    """Uncertainty described instead of listed (issue 12): expands into `count` equiprobable
+    scenarios (MODEL.md section 8), the same ones for the same seed (`plan scenarios` shows them)."""
+
+    count: int = Field(ge=1, le=100000, description="Number of scenarios drawn.")
+    seed: int = Field(default=0, ge=0, description="Seed of the draws.")
+    known: int | None = Field(
+        default=None, ge=1, description="known of every sampled scenario (1..T+1, default T+1)."
+    )
+    vary: dict[str, Distribution] = Field(
+        min_length=1, description="`--set`-style path -> its distribution."
+    )
+
+
 class Instance(Strict):
     """A procurement-planning instance (MODEL.md)."""
 
@@ -472,9 +528,20 @@ class Instance(Strict):
         default_factory=list, description="Possible futures planned for together (MODEL.md section 8)."
     )
     risk: Risk = Field(default_factory=Risk, description="How the scenarios' costs are combined.")
+    sample: Sample | None = Field(
+        default=None, description="Sampled scenarios instead of a list (expanded into `scenarios`)."
+    )
 
     # by-date is resolved before anything else sees the instance: downstream only meets schedules
     _by_date = model_validator(mode="before")(classmethod(lambda cls, data: resolve_by_date(data)))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sampled(cls, data: Any) -> Any:
+        """A `sample` becomes ordinary scenarios before anything else sees the instance."""
+        from models.sampling import expand_into
+
+        return expand_into(data)
 
     @model_validator(mode="after")
     def _references(self) -> "Instance":

@@ -64,7 +64,7 @@ def _build(instance: Instance) -> list[ScenarioData]:
 
 def base_data(instance: Instance) -> dict:
     """Plain data of the validated instance without its scenarios (a deep copy each call)."""
-    data = instance.model_dump(by_alias=True, exclude={"scenarios", "risk"}, exclude_none=True)
+    data = instance.model_dump(by_alias=True, exclude={"scenarios", "risk", "sample"}, exclude_none=True)
     return json.loads(json.dumps(data))
 
 
