@@ -538,10 +538,22 @@ class Instance(Strict):
     @model_validator(mode="before")
     @classmethod
     def _sampled(cls, data: Any) -> Any:
-        """A `sample` becomes ordinary scenarios before anything else sees the instance."""
-        from models.sampling import expand_into
+        """A `sample` becomes ordinary scenarios before anything else sees the instance (an
+        invalid sample is left for field validation to report at its place)."""
+        from pydantic import ValidationError
 
-        return expand_into(data)
+        from models.sampling import SampleError, expand_into
+
+        if not isinstance(data, dict) or data.get("sample") is None:
+            return data
+        try:
+            sample = Sample.model_validate(data["sample"])
+        except ValidationError:
+            return data
+        try:
+            return expand_into(data, sample)
+        except SampleError as exc:
+            raise _rule_errors(exc.errors) from None
 
     @model_validator(mode="after")
     def _references(self) -> "Instance":

@@ -22,29 +22,27 @@ from typing import Any
 from models.errors import InputError
 
 
-def expand_into(data: Any) -> Any:
-    """Raw instance data with `sample` expanded into `scenarios` (unchanged without a sample, or
-    when the sample itself is invalid: field validation then reports it at its place)."""
-    from pydantic import ValidationError
+class SampleError(Exception):
+    """Located errors of a sample: [(location tuple, message)]."""
 
-    from models.instance import Sample, _rule_errors
+    def __init__(self, errors: list[tuple[tuple, str]]):
+        super().__init__("; ".join(m for _, m in errors))
+        self.errors = errors
 
-    if not isinstance(data, dict) or data.get("sample") is None:
-        return data
-    try:
-        sample = Sample.model_validate(data["sample"])
-    except ValidationError:
-        return data
+
+def expand_into(data: dict, sample) -> dict:
+    """Raw instance data with its valid `sample` expanded into `scenarios`; SampleError if a path
+    does not resolve, a bound is out of order, or other scenarios are listed too."""
     errors = list(_path_errors(data, sample))
     if errors:
-        raise _rule_errors(errors)
+        raise SampleError(errors)
     try:
         scenarios = sampled_scenarios(sample)
     except _DrawError as exc:
-        raise _rule_errors([(("sample", "vary", exc.path), exc.message)]) from None
+        raise SampleError([(("sample", "vary", exc.path), exc.message)]) from None
     listed = data.get("scenarios") or []
     if listed and _plain(listed) != _plain(scenarios):
-        raise _rule_errors([(("sample",), "give either `sample` or `scenarios`, not both")])
+        raise SampleError([(("sample",), "give either `sample` or `scenarios`, not both")])
     return {**data, "scenarios": scenarios}
 
 
@@ -69,8 +67,6 @@ class _DrawError(Exception):
 
 def _path_errors(data: dict, sample):
     """Every varied path must resolve in the instance as written (list items by id or name)."""
-    from models.scenarios import resolve_place
-
     base = json.loads(json.dumps({k: v for k, v in data.items() if k not in ("sample", "scenarios", "risk")},
                                  default=str))
     periods = (data.get("horizon") or {}).get("periods") if isinstance(data.get("horizon"), dict) else None
@@ -82,9 +78,19 @@ def _path_errors(data: dict, sample):
             yield ("sample", "vary", path), f"a sample may not vary `{head}`"
             continue
         try:
-            resolve_place(base, path)
+            _resolve(base, path)
         except InputError as exc:
             yield ("sample", "vary", path), "; ".join(m.split(": ", 1)[-1] for m in exc.messages)
+
+
+def _resolve(data: Any, path: str) -> None:
+    """Walk a --set style path as models.scenarios.resolve_place does; InputError if it fails."""
+    from models.overrides import _step
+
+    node = data
+    for part in path.split("."):
+        container, key = _step(node, part, path)
+        node = container[key] if isinstance(container, list) or key in container else {}
 
 
 def _draw(path: str, dist, u: float) -> Any:
