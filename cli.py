@@ -126,9 +126,14 @@ def solve(
     diagnose_depth: Annotated[str, _opt("--diagnose", help="Without a plan: quick (causes from the data, one relaxation,"
                                         " <= 2 s), full (also lowered requirements, conflicting rules) or none.")] = "quick",
     strict: StrictOpt = False,
+    engine: Annotated[str, _opt("--engine", help="Scenarios: ef (extensive form, in-process) or ph (progressive"
+                                " hedging over MPI, the mpi extra).")] = "ef",
+    ranks: Annotated[int, _opt("--ranks", min=1, help="--engine ph: MPI processes, a multiple of 3.")] = 3,
 ) -> None:
     """Find the cheapest buy-and-lease plan (or the largest capacity) for an instance."""
     inst = load_or_exit(instance, set_, strict)
+    if engine not in ("ef", "ph"):
+        fail_input([f"--engine: expected ef or ph, got {engine!r}"])
     if diagnose_depth not in ("quick", "full", "none"):
         fail_input([f"--diagnose: expected quick, full or none, got {diagnose_depth!r}"])
     if scenario is not None and scenario not in [s.name for s in inst.scenarios]:
@@ -143,9 +148,12 @@ def solve(
     from optimizer.output.report import print_report
     from optimizer.planning.solve import solve_instance
 
-    progress = terminal_progress()
-    result = solve_instance(inst, options(gap, time_limit, threads, progress))
-    clear_progress(progress)
+    if engine == "ph":
+        result = _solve_ph(inst, instance, set_, ranks, options(gap, time_limit, threads))
+    else:
+        progress = terminal_progress()
+        result = solve_instance(inst, options(gap, time_limit, threads, progress))
+        clear_progress(progress)
     add_diagnosis(inst, result, options(gap, time_limit, threads), diagnose_depth)  # why, and what it would take
     if output is not None:
         write_result(output, result, inst)
@@ -159,6 +167,13 @@ def solve(
         for written in (w for w in (output, report) if w is not None):
             _console().print(f"written: {written}")
     raise typer.Exit(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
+
+
+def _solve_ph(inst, path: Path, set_, ranks: int, opts):
+    from optimizer.scale.engine import solve_ph
+
+    with input_errors():
+        return solve_ph(inst, path, set_, ranks, opts)
 
 
 @app.command()

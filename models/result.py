@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.3.0"  # 1.1.0: vendors on orders and leases; 1.2.0: MODEL.md sections 7-8; 1.3.0: site power in cash rows
+SCHEMA_VERSION = "1.4.0"  # 1.4.0: bounds of progressive hedging; 1.1.0: vendors on orders and leases; 1.2.0: MODEL.md sections 7-8; 1.3.0: site power in cash rows
 
 Status = Literal["optimal", "feasible", "infeasible", "unbounded", "time_limit"]
 
@@ -141,6 +141,16 @@ class RiskInfo(Out):
     weight: float = 1.0
 
 
+class Bounds(Out):
+    """Progressive hedging's bounds on the optimal expected cost (issue 12), in `currency`."""
+
+    inner: float | None = Field(default=None, description="Best plan found: its expected cost (upper bound).")
+    outer: float | None = Field(default=None, description="Proven lower bound on the optimum (Lagrangian).")
+    gap: float | None = Field(default=None, description="(inner - outer) / |inner|: how far from optimal at most.")
+    engine: str = Field(default="ph", description="ph: mpi-sppy progressive hedging.")
+    ranks: int | None = Field(default=None, description="MPI ranks used.")
+
+
 class ScenarioResult(Out):
     """One scenario's own plan (MODEL.md section 8)."""
 
@@ -187,6 +197,7 @@ class Result(Out):
         " the decisions common to every scenario, placed before the earliest `known`: what to do now;"
         " the top-level capacity, work and cash are left empty (each scenario has its own).")
     risk: RiskInfo | None = Field(default=None, description="The risk measure, with scenarios.")
+    bounds: Bounds | None = Field(default=None, description="--engine ph: bounds on the optimum and their gap.")
     solver: SolverInfo
     diagnosis: list[Diagnosis] | None = Field(
         default=None, description="Infeasible only: why, and the smallest relaxation that gives a plan."

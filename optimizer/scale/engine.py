@@ -1,0 +1,100 @@
+"""`plan solve --engine ph`: launch ph_driver under mpiexec, then rebuild the Result.
+
+The driver returns the bounds and the first-stage decisions of its best inner bound; the Result
+is the extensive-form Result of those decisions (each scenario solved with them fixed, through
+the planning room's own solve and extract), so it has the same fields as `--engine ef`, plus
+`bounds`. This module does not import mpisppy (only the driver, in its own processes, does).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from models.errors import InputError
+from models.instance import Instance
+from models.result import Bounds, Result
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTALL = "--engine ph needs the mpi extra: pip install -e \".[mpi]\" (mpi-sppy, mpi4py, mpich, scipy)"
+
+
+def mpiexec() -> str:
+    """The mpiexec next to this Python (the mpich wheel's), else on PATH; InputError without
+    the extra installed."""
+    missing = [m for m in ("mpisppy", "mpi4py", "scipy") if importlib.util.find_spec(m) is None]
+    local = Path(sys.executable).parent / "mpiexec"
+    found = str(local) if local.exists() else shutil.which("mpiexec")
+    if missing or not found:
+        raise InputError([f"{INSTALL}; missing: {', '.join(missing) or 'mpiexec'}"])
+    return found
+
+
+def check_ranks(instance: Instance, ranks: int) -> None:
+    """3 ranks per group (hub, outer-bound spoke, inner-bound spoke), each rank of a cylinder
+    holding at least one scenario."""
+    count = len(instance.scenarios)
+    if ranks < 3 or ranks % 3:
+        raise InputError([f"--ranks {ranks}: a multiple of 3 (hub, outer-bound and inner-bound cylinders)"])
+    if ranks // 3 > count:
+        raise InputError([f"--ranks {ranks}: more ranks per cylinder ({ranks // 3}) than scenarios ({count})"])
+
+
+def solve_ph(instance: Instance, path: Path, overrides: list[str] | None, ranks: int, options,
+             max_iterations: int = 50, rel_gap: float = 0.01, rho: float = 1.0, log_dir: Path | None = None) -> Result:
+    """Progressive hedging over `ranks` MPI processes; the Result of its best plan with `bounds`."""
+    from optimizer.scale.model import two_stage
+
+    started = time.perf_counter()
+    launcher = mpiexec()
+    check_ranks(instance, ranks)
+    stage = two_stage(instance)  # bad input (risk measure, several `known`) before launching
+    folder = Path(log_dir or tempfile.mkdtemp(prefix="plan-ph-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "ph.json"
+    cmd = [launcher, "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "optimizer.scale.ph_driver",
+           str(Path(path).resolve()), str(out), "--max-iterations", str(max_iterations), "--rel-gap", str(rel_gap),
+           "--rho", str(rho)]
+    if options.time_limit is not None:
+        cmd += ["--time-limit", str(options.time_limit)]
+    for o in overrides or []:
+        cmd += ["--set", o]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    with open(folder / "ph.log", "w") as log:  # mpi-sppy's own files land in `folder` too
+        rc = subprocess.run(cmd, cwd=folder, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+    if rc != 0 or not out.exists():
+        raise RuntimeError(f"progressive hedging failed (exit {rc}); its log: {folder / 'ph.log'}")
+    found = json.loads(out.read_text())
+    if "error" in found:
+        raise InputError(found["error"])
+    if found.get("first_stage") is None:
+        raise RuntimeError(f"progressive hedging found no plan; its log: {folder / 'ph.log'}")
+    decisions = {tuple(s): n for s, n in zip(found["slots"], found["first_stage"])}
+    result = solve_with_first_stage(instance, stage, decisions, options, started)
+    inner, outer = found["inner"], found["outer"]
+    gap = (inner - outer) / abs(inner) if inner else None
+    result.bounds = Bounds(inner=inner, outer=outer, gap=gap, ranks=ranks)
+    result.message = (f"{result.message}; progressive hedging over {ranks} ranks: bounds {outer:,.6g} .. {inner:,.6g}"
+                      f" (gap {gap:.2%}); log in {folder}")
+    return result
+
+
+def solve_with_first_stage(instance: Instance, stage, decisions: dict, options, started: float) -> Result:
+    """Every scenario solved with the first-stage units fixed (the extensive form falls apart
+    into one small MIP per scenario), extracted as `--engine ef` would."""
+    from optimizer.planning.scenarios import _solve_with_bounds, extract_scenarios
+
+    plan = stage.plan
+    for p in plan.prepared:
+        p.fixed = {**p.fixed, **decisions}
+    outcome = _solve_with_bounds(plan, options, started)
+    if not outcome.has_plan:
+        raise RuntimeError(f"the plan of progressive hedging's inner bound could not be re-solved ({outcome.status})")
+    return extract_scenarios(instance, plan, outcome, options, started)
