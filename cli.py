@@ -443,16 +443,30 @@ def hedge_command(
     plan_for: Annotated[Optional[str], _opt("--plan-for", help="Scenario of the naive plan; default the most"
                                             " probable.")] = None,
     set_: SetOpt = None, gap: GapOpt = 0.0, time_limit: TimeOpt = None, threads: ThreadsOpt = 1,
+    level: Annotated[Optional[float], _opt("--confidence", help="Sampled instance: the optimality gap of the"
+                                           " now-decisions and their expected cost, at this level (e.g. 0.95).")] = None,
+    batches: Annotated[int, _opt("--batches", min=2, help="--confidence: independent sample batches.")] = 8,
 ) -> None:
     """What the hedge is worth: the scenario plan (RP), wait-and-see and EVPI, the naive plan and VSS."""
     from optimizer.analysis.hedge import hedge
     from optimizer.output.hedge_view import print_hedge
 
     inst = load_or_exit(instance, set_)
+    if level is not None:
+        _hedge_confidence(inst, options(gap, time_limit, threads), level, batches, json_out)
     with input_errors():
         h = hedge(inst, options(gap, time_limit, threads), plan_for)
     emit(h) if json_out else print_hedge(h, _console())
     raise typer.Exit(EXIT_OK if h.rp is not None else EXIT_NO_PLAN)
+
+
+def _hedge_confidence(inst, opts, level: float, batches: int, json_out: bool) -> None:
+    from optimizer.analysis.confidence import confidence
+
+    with input_errors():
+        c = confidence(inst, opts, level, batches)
+    emit(c) if json_out else _console().print(c.words, markup=False, soft_wrap=True)
+    raise typer.Exit(EXIT_OK)
 
 
 # --------------------------------------------------------------------------- sweep, tornado

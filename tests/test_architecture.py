@@ -148,3 +148,9 @@ def test_rooms_point_one_way_and_nothing_imports_cli():
     graph = project_graph()
     assert upward_imports(graph) == []
     assert not [n for n, deps in graph.items() if "cli" in deps]
+
+
+def test_only_the_scale_room_imports_mpisppy():
+    touching = sorted(module_name(p) for p in project_files()
+                      if any(d == "mpisppy" or d.startswith("mpisppy.") for d in imports_of(p)))
+    assert touching and all(m.startswith("optimizer.scale.") for m in touching), touching

@@ -127,3 +127,30 @@ def test_sample_together_with_scenarios():
 
 def test_known_outside_the_horizon():
     assert "sample.known: period 5 is outside 1..T+1 = 1..4" in bad(**{"sample.known": 5})
+
+
+def test_confidence_of_the_now_decisions():
+    # 4 scenarios (3 calm, 1 rule) -> buy A now. With the true p(rule) 0.5, A's expected cost is
+    # 0.5x3 + 0.5x9.5 = 6.25 (header of sample-choice.yaml): the interval must hold it
+    result = run("hedge", SAMPLED, "--confidence", "0.95", "--json")
+    assert result.exit_code == 0, result.output
+    c = json.loads(result.stdout)
+    assert c["decisions"] == {"A@1": 1}
+    assert c["expected_low"] <= 6.25 <= c["expected_high"]
+    assert all(g >= 0 for g in c["gaps"]) and c["gap_upper"] >= c["gap_mean"]
+    assert "95% interval" in c["words"] and "of optimal with 95% confidence" in c["words"]
+
+
+def test_confidence_when_the_decision_costs_the_same_in_every_future():
+    # 40 scenarios, about half under the rule -> buy B now (5 in every future: 0.5x3 + 0.5x9.5 =
+    # 6.25 > 5 for A), so every fresh scenario costs exactly 5: the interval is [5, 5]
+    result = run("hedge", SAMPLED, "--confidence", "0.9", "--json", "--set", "sample.count=40")
+    assert result.exit_code == 0, result.output
+    c = json.loads(result.stdout)
+    assert c["decisions"] == {"B@1": 1}
+    assert abs(c["expected_low"] - 5) < 1e-6 and abs(c["expected_high"] - 5) < 1e-6
+
+
+def test_confidence_needs_a_sample():
+    result = run("hedge", FEATURES / "v2" / "scenarios-expected.yaml", "--confidence", "0.95")
+    assert result.exit_code == 2 and "needs a `sample` block" in result.output
