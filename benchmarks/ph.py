@@ -1,0 +1,103 @@
+"""Extensive form against progressive hedging (issue 12): wall time, bounds' gap, memory.
+
+    python benchmarks/ph.py [--offers 20 --periods 12 --counts 10,50,200 --ranks 3]
+
+The base is the generated `plain` instance (benchmarks/generate.py) with a sample: the price
+factor of every offer from period 3 on drawn uniform in [0.8, 1.3] (one draw per offer and
+scenario), told apart in period 3 (orders and leases of periods 1-2 are the first stage). Each
+run is `plan solve --json` in its own process (`--engine ef`, then `--engine ph --ranks N`);
+memory is the largest resident set of a process of the run (for PH: of one rank). Writes
+benchmarks/results/ph.csv and docs/ph-scaling.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def sampled(base: dict, count: int) -> dict:
+    vary = {f"offers.{o['id']}.price_factor": {"uniform": [{3: 0.8}, {3: 1.3}], "round": 3} for o in base["offers"]}
+    return {**base, "sample": {"count": count, "seed": 1, "known": 3, "vary": vary}}
+
+
+def run(path: Path, *extra: str, time_limit: float) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "cli", "solve", str(path), "--json", "--gap", "1e-3",
+                           "--time-limit", str(time_limit), *extra], capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # kB, the largest child so far
+    out = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
+    bounds = out.get("bounds") or {}
+    return {"wall_s": wall, "objective": out.get("objective"), "status": out.get("status", f"exit {done.returncode}"),
+            "gap": bounds.get("gap"), "inner": bounds.get("inner"), "outer": bounds.get("outer"),
+            "peak_mb": max(peak, before) / 1024}
+
+
+def main(argv=None) -> int:
+    from benchmarks.generate import generate
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--offers", type=int, default=20)
+    ap.add_argument("--periods", type=int, default=12)
+    ap.add_argument("--counts", default="10,50,200")
+    ap.add_argument("--ranks", default="3")
+    ap.add_argument("--time-limit", type=float, default=300)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ph.csv")
+    ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "ph-scaling.png")
+    args = ap.parse_args(argv)
+    base = generate(args.offers, args.periods, "plain")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in (int(c) for c in args.counts.split(",")):
+            path = Path(tmp) / f"sampled-{count}.yaml"
+            path.write_text(yaml.safe_dump(sampled(base, count)))
+            engines = [("ef", [])] + [(f"ph-{r}", ["--engine", "ph", "--ranks", r]) for r in args.ranks.split(",")]
+            for name, extra in engines:
+                row = {"scenarios": count, "engine": name, **run(path, *extra, time_limit=args.time_limit)}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    from optimizer.output.files import write_atomic
+
+    write_atomic(args.out, buf.getvalue())
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for engine in dict.fromkeys(r["engine"] for r in rows):
+        mine = [r for r in rows if r["engine"] == engine]
+        ax.plot([r["scenarios"] for r in mine], [r["wall_s"] for r in mine], marker="o", label=engine)
+    ax.set_xlabel("sampled scenarios")
+    ax.set_ylabel("wall seconds (plan solve)")
+    ax.set_xscale("log")
+    ax.set_title(f"Extensive form vs progressive hedging, {args.offers} offers x {args.periods} periods")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    write_atomic(args.plot, buf.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
