@@ -480,14 +480,14 @@ class Distribution(Strict):
     def _one_kind(self) -> "Distribution":
         kinds = [k for k in ("uniform", "triangular", "choice") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"give exactly one of uniform, triangular, choice (got {', '.join(kinds) or 'none'})")
+            raise _rule_errors([((), f"give exactly one of uniform, triangular, choice (got {', '.join(kinds) or 'none'})")])
         if self.probabilities is not None:
             if self.choice is None:
-                raise ValueError("probabilities belong to a choice")
+                raise _rule_errors([((), "probabilities belong to a choice")])
             if len(self.probabilities) != len(self.choice):
-                raise ValueError(f"{len(self.probabilities)} probabilities for {len(self.choice)} values")
+                raise _rule_errors([((), f"{len(self.probabilities)} probabilities for {len(self.choice)} values")])
             if abs(sum(self.probabilities) - 1) > 1e-9:
-                raise ValueError(f"probabilities sum to {sum(self.probabilities):g}, not 1")
+                raise _rule_errors([((), f"probabilities sum to {sum(self.probabilities):g}, not 1")])
         return self
 
 
