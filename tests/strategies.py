@@ -262,3 +262,116 @@ def instance_data(draw, tiny: bool = True, max_offers: int | None = None, max_T:
             objective["period"] = draw(st.integers(1, T))
         data["objective"] = objective
     return data
+
+
+# --------------------------------------------------------------------------- MODEL.md sections 7-8
+
+REGIMES = ("none", "us-2022-10", "us-2023-10")
+
+
+@st.composite
+def regime_schedule(draw, T: int):
+    """A plain regime name or a schedule {period: regime} (before its first key: none)."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(REGIMES))
+    keys = sorted(draw(st.sets(st.integers(1, T), min_size=1, max_size=T)))
+    return {k: draw(st.sampled_from(REGIMES)) for k in keys}
+
+
+@st.composite
+def placement_schedule(draw, T: int, values):
+    """A section 7 schedule by placement period, or a scalar."""
+    if draw(st.integers(0, 2)) == 0:
+        return draw(st.sampled_from(values))
+    keys = sorted(draw(st.sets(st.integers(1, T), min_size=1, max_size=T)))
+    return {k: draw(st.sampled_from(values)) for k in keys}
+
+
+def _v2_offer_fields(draw, offer: dict, T: int) -> None:
+    if draw(st.booleans()):
+        offer["lead_time"] = draw(placement_schedule(T, list(range(0, min(2, T - 1) + 1)) or [0]))
+    if draw(st.booleans()):
+        offer["price_factor"] = draw(placement_schedule(T, [0.5, 1, 1.5, 2]))
+    if offer["kind"] == "buy" and draw(st.booleans()):
+        offer["cancel_refund"] = draw(st.sampled_from([0, 0.5, 1]))
+
+
+@st.composite
+def scenario_list(draw, data: dict, T: int) -> list[dict]:
+    """2-3 scenarios overriding prices, regimes, lead times, price factors, schedules."""
+    count = draw(st.integers(2, 3))
+    # probabilities in tenths summing to 10; one may be left out
+    cuts = sorted(draw(st.lists(st.integers(1, 9), min_size=count - 1, max_size=count - 1, unique=True)))
+    tenths = [b - a for a, b in zip([0] + cuts, cuts + [10])]
+    leave_out = draw(st.sampled_from([None] + list(range(count))))
+    offers = data["offers"]
+    requirements = data.get("requirements", [])
+    out = []
+    for j in range(count):
+        sc: dict = {"name": f"s{j}"}
+        if j != leave_out:
+            sc["probability"] = tenths[j] / 10
+        if draw(st.integers(0, 3)):
+            sc["known"] = draw(st.integers(1, T + 1))
+        overrides: dict = {}
+        for _ in range(draw(st.integers(0 if j == 0 else 1, 3))):
+            what = draw(st.sampled_from(["regime", "price", "factor", "lead", "refund", "schedule"]))
+            o = draw(st.sampled_from(offers))
+            if what == "regime":
+                overrides["compliance.regime"] = draw(regime_schedule(T))
+            elif what == "price":
+                overrides[f"offers.{o['id']}.unit_price"] = o["unit_price"] * draw(st.sampled_from([0.5, 2, 3]))
+            elif what == "factor":
+                overrides[f"offers.{o['id']}.price_factor"] = draw(placement_schedule(T, [0.5, 1.5, 3]))
+            elif what == "lead":
+                overrides[f"offers.{o['id']}.lead_time"] = draw(placement_schedule(T, [0, 1, 2]))
+            elif what == "refund" and o["kind"] == "buy":
+                overrides[f"offers.{o['id']}.cancel_refund"] = draw(st.sampled_from([0, 0.5, 1]))
+            elif what == "schedule":
+                schedule_reqs = [i for i, r in enumerate(requirements) if "schedule" in r]
+                if schedule_reqs:
+                    i = draw(st.sampled_from(schedule_reqs))
+                    old = requirements[i]["schedule"]
+                    base = max(old.values()) if isinstance(old, dict) else old
+                    overrides[f"requirements.{i}.schedule"] = {draw(st.integers(1, T)): base * draw(
+                        st.sampled_from([0, 0.5, 2]))}
+        if overrides:
+            sc["set"] = overrides
+        out.append(sc)
+    return out
+
+
+@st.composite
+def instance_data_v2(draw, tiny: bool = True, scenarios: bool = False, max_offers: int | None = None,
+                     max_T: int | None = None) -> dict:
+    """A valid instance using MODEL.md section 7 (and section 8 when `scenarios`).
+
+    On top of `instance_data`: regime schedules (a buyer in CN half the time, so that offers are
+    blocked in some periods and orders cancelled at arrival), lead-time and price-factor
+    schedules, cancel_refund, shortfall prices on schedule requirements; with `scenarios`, 2-3
+    scenarios with overrides, `known` and probabilities, and each risk measure.
+    """
+    data = draw(instance_data(tiny=tiny, max_offers=max_offers, max_T=max_T))
+    T = data["horizon"]["periods"]
+    data["compliance"] = {"regime": draw(regime_schedule(T))}
+    if draw(st.booleans()) or "buyer" not in data:
+        data["buyer"] = {"country": draw(st.sampled_from(["CN", "CN", "HK", "US"]))}
+    for offer in data["offers"]:
+        _v2_offer_fields(draw, offer, T)
+    if scenarios or draw(st.booleans()):
+        data.pop("objective", None)  # scenarios and shortfall prices need min_cost
+    if data.get("objective", {}).get("sense") != "max_capacity":
+        for req in data.get("requirements", []):
+            if "schedule" in req and draw(st.booleans()):
+                req["shortfall_price"] = draw(st.sampled_from([0, 1, 10, 1000])) * (
+                    1 if tiny else max(o["unit_price"] for o in data["offers"]) / 50 + 1)
+    if scenarios:
+        data["scenarios"] = draw(scenario_list(data, T))
+        measure = draw(st.sampled_from(["expected", "cvar", "worst"]))
+        risk: dict = {"measure": measure}
+        if measure == "cvar":
+            risk["alpha"] = draw(st.sampled_from([0, 0.5, 0.9]))
+            risk["weight"] = draw(st.sampled_from([0, 0.5, 1]))
+        if measure != "expected" or draw(st.booleans()):
+            data["risk"] = risk
+    return data
