@@ -49,8 +49,11 @@ class _Model:
         self.names.append(name)
         return len(self.lb) - 1
 
-    def row(self, lo: float, expr: dict[int, float], hi: float) -> None:
+    def row(self, lo: float, expr: dict[int, float], hi: float, scaled: bool = True) -> None:
         expr = {j: v for j, v in expr.items() if v != 0}
+        if not scaled and expr:  # risk rows: theta/eta next to costs; scaling would shrink them below 1e-9
+            self.rows.append((lo, expr, hi))
+            return
         if not expr:
             if (lo is not None and lo > 1e-9) or (hi is not None and hi < -1e-9):  # cannot hold
                 self.rows.append((lo, {}, hi))
@@ -377,7 +380,7 @@ def _scenarios_once(inst: Instance, big_m: int) -> ScenarioRef:
         for c in costs:
             expr = {theta: 1.0}
             _add(expr, c, -1.0)
-            mdl.row(0.0, expr, None)
+            mdl.row(0.0, expr, None, scaled=False)
     elif measure == "cvar" and w > 0:
         eta = mdl.col("eta", 0.0, None, False)  # the minimum is at one of the C_s >= 0
         objective[eta] = objective.get(eta, 0.0) + w
@@ -386,7 +389,7 @@ def _scenarios_once(inst: Instance, big_m: int) -> ScenarioRef:
             objective[z] = w * p / (1 - alpha)
             expr = {z: 1.0, eta: 1.0}
             _add(expr, c, -1.0)
-            mdl.row(0.0, expr, None)
+            mdl.row(0.0, expr, None, scaled=False)
     status, values = _solve(mdl, objective, False)
     out = ScenarioRef(status=status)
     if values is None:

@@ -28,7 +28,7 @@ from optimizer.check import check_plan
 from optimizer.planning.solve import SolveOptions, solve_instance
 from tests.bruteforce import NotEnumerable, brute_force, brute_force_scenarios, evaluate, risk_value
 from tests.reference_milp import reference_solve, reference_solve_scenarios
-from tests.strategies import instance_data_v2
+from tests.strategies import hedge_data, instance_data_v2
 
 REL = 1e-6
 LONG = int(os.environ.get("V2_EXAMPLES", "0"))
@@ -63,6 +63,16 @@ def same_costs(reported, mine, where: str) -> None:
     assert close(reported.residual_credit, mine.residual), f"{where} residual_credit"
 
 
+def features(plan) -> None:
+    """Hypothesis events: which section 7 effects the optimiser's plan shows."""
+    if any(not o.delivered for o in plan.orders):
+        event("a cancelled order")
+    if any(lease.void_periods for lease in plan.leases):
+        event("a void lease period")
+    if plan.shortfall:
+        event("a shortfall")
+
+
 def confirm_single(data: dict, exhaustive: bool) -> str:
     inst = validate(data)
     got = solve_instance(inst, SolveOptions(gap=0))
@@ -83,6 +93,7 @@ def confirm_single(data: dict, exhaustive: bool) -> str:
     assert got.status == "optimal", f"optimiser: {got.status} ({got.message})"
     report = check_plan(inst, got)
     assert report.ok, report.describe()
+    features(got)
     if inst.objective.sense == "min_cost":
         same_costs(got.cost, evaluate(inst, units_of(got)), "plan")
         assert got.expected_cost is not None and close(got.expected_cost, got.objective)
@@ -116,6 +127,7 @@ def confirm_scenarios(data: dict, exhaustive: bool) -> str:
     plans = {}
     for w, s in zip(worlds, got.scenarios):
         plans[w.name] = units_of(s)
+        features(s)
         mine = evaluate(w.instance, plans[w.name])
         same_costs(s.cost, mine, f"scenario {w.name}")
         assert close(s.objective, mine.discounted), f"scenario {w.name}: objective {s.objective}, true cost {mine.discounted}"
@@ -135,6 +147,10 @@ def confirm_scenarios(data: dict, exhaustive: bool) -> str:
     now = {k: v for k, v in plans[worlds[0].name].items() if k[1] < first}
     assert units_of(got) == now, f"top-level decisions {units_of(got)}, common before {first}: {now}"
 
+    if got.orders or got.leases:
+        event("decisions shared now")
+    if len({tuple(sorted(p.items())) for p in plans.values()}) > 1:
+        event("plans differ between scenarios")
     assert other.status == "optimal", f"optimiser found a plan at {got.objective}; other: {other.status}"
     assert close(got.objective, other.objective), (
         f"objective: optimiser {got.objective} ({dict(zip(plans, costs))}), other {other.objective} ({other.costs})")
@@ -167,3 +183,9 @@ def test_scenarios_against_brute_force(data):
 @given(instance_data_v2(tiny=False, scenarios=True, max_offers=3, max_T=5))
 def test_scenarios_against_second_milp(data):
     event(confirm_scenarios(data, exhaustive=False))
+
+
+@settings(max_examples=examples(60), **SETTINGS)
+@given(hedge_data())
+def test_hedges_against_brute_force(data):
+    event(confirm_scenarios(data, exhaustive=True))
