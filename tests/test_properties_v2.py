@@ -20,13 +20,17 @@ from __future__ import annotations
 
 import os
 
+import pytest
+import yaml
+
 from hypothesis import HealthCheck, assume, event, given, settings
 
 from models.loading import validate
 from models.scenarios import scenario_instances
 from optimizer.check import check_plan
 from optimizer.planning.solve import SolveOptions, solve_instance
-from tests.bruteforce import NotEnumerable, brute_force, brute_force_scenarios, evaluate, risk_value
+from tests.bruteforce import (NotEnumerable, brute_force, brute_force_scenarios, evaluate, offers_of, risk_value,
+                              step)
 from tests.reference_milp import reference_solve, reference_solve_scenarios
 from tests.strategies import hedge_data, instance_data_v2
 
@@ -73,6 +77,28 @@ def features(plan) -> None:
         event("a shortfall")
 
 
+def finding_1(inst) -> bool:
+    """/work/wt/v2check-FINDINGS.md 1 (open): a capacity requirement in a period that only void
+    lease periods reach (nothing non-void can serve it); the optimiser reports an empty plan as
+    optimal where MODEL.md makes the instance infeasible. Recognised here so that the random
+    tests keep looking for other disagreements; tests/test_properties_v2.py::
+    test_finding_1_void_lease_cannot_meet_a_requirement holds the case itself (strict xfail)."""
+    offers = offers_of(inst)
+    for req in inst.requirements:
+        if req.schedule is None or req.shortfall_price is not None:
+            continue
+        for t in range(1, inst.horizon.periods + 1):
+            if not step(req.schedule, t):
+                continue
+            served = any(t in o.active(s, inst.horizon.periods) and o.perf[req.metric] for o in offers
+                         for s in o.window)
+            void = any(o.kind == "lease" and o.arrives(s) <= t < o.arrives(s) + o.term and not o.E(t)
+                       for o in offers for s in o.window)
+            if not served and void:
+                return True
+    return False
+
+
 def confirm_single(data: dict, exhaustive: bool) -> str:
     inst = validate(data)
     got = solve_instance(inst, SolveOptions(gap=0))
@@ -91,6 +117,9 @@ def confirm_single(data: dict, exhaustive: bool) -> str:
         assert other_status == "infeasible", f"optimiser: infeasible; other: {other_status} at {other_objective}"
         return "infeasible"
     assert got.status == "optimal", f"optimiser: {got.status} ({got.message})"
+    if other_status == "infeasible" and finding_1(inst):
+        event("FINDINGS 1 (known, open)")
+        return "finding 1"
     report = check_plan(inst, got)
     assert report.ok, report.describe()
     features(got)
@@ -120,6 +149,9 @@ def confirm_scenarios(data: dict, exhaustive: bool) -> str:
             f"optimiser: infeasible; other: {other.status} at {other.objective} with {getattr(other, 'plans', None) or other.units}")
         return "infeasible"
     assert got.status == "optimal", f"optimiser: {got.status} ({got.message})"
+    if other.status == "infeasible" and any(finding_1(w.instance) for w in worlds):
+        event("FINDINGS 1 (known, open)")
+        return "finding 1"
     report = check_plan(inst, got)
     assert report.ok, report.describe()
 
@@ -161,31 +193,59 @@ SETTINGS = dict(deadline=None, database=None, derandomize=not LONG,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 
 
-@settings(max_examples=examples(40), **SETTINGS)
+@settings(max_examples=examples(120), **SETTINGS)
 @given(instance_data_v2(tiny=True, max_offers=2))
 def test_section7_against_brute_force(data):
     event(confirm_single(data, exhaustive=True))
 
 
-@settings(max_examples=examples(30), **SETTINGS)
+@settings(max_examples=examples(60), **SETTINGS)
 @given(instance_data_v2(tiny=False, max_offers=4, max_T=6))
 def test_section7_against_second_milp(data):
     event(confirm_single(data, exhaustive=False))
 
 
-@settings(max_examples=examples(40), **SETTINGS)
+@settings(max_examples=examples(120), **SETTINGS)
 @given(instance_data_v2(tiny=True, scenarios=True, max_offers=2))
 def test_scenarios_against_brute_force(data):
     event(confirm_scenarios(data, exhaustive=True))
 
 
-@settings(max_examples=examples(30), **SETTINGS)
+@settings(max_examples=examples(60), **SETTINGS)
 @given(instance_data_v2(tiny=False, scenarios=True, max_offers=3, max_T=5))
 def test_scenarios_against_second_milp(data):
     event(confirm_scenarios(data, exhaustive=False))
 
 
-@settings(max_examples=examples(60), **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(hedge_data())
 def test_hedges_against_brute_force(data):
     event(confirm_scenarios(data, exhaustive=True))
+
+
+# Disagreements found by the tests above, minimised; the expected outcome derived from MODEL.md.
+FINDING_1 = """
+name: void-unmet
+horizon: {periods: 2}
+buyer: {country: CN}
+compliance: {regime: {2: us-2022-10}}
+chips:
+  - {id: X, origin: US, bf16_tflops: 100, tpp: 5000, interconnect_gbps: 900}
+offers:
+  - {id: L, chip: X, kind: lease, unit_price: 1, term: 2, max_per_period: 3}
+requirements:
+  - {id: need, metric: bf16_tflops, schedule: {2: 100}}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="/work/wt/v2check-FINDINGS.md 1: the optimiser reports an empty plan as"
+                   " optimal; remove this mark (and finding_1 above) once it says infeasible")
+def test_finding_1_void_lease_cannot_meet_a_requirement():
+    # X is controlled under us-2022-10 (tpp 5000 >= 4800, link 900 >= 600), the lease runs in CN:
+    # E(L, 2) is false, W(L) = {1}; a start in 1 is active in 1-2 but void in 2. Nothing gives
+    # capacity in period 2, so cap >= 100 there cannot hold: infeasible.
+    inst = validate(yaml.safe_load(FINDING_1))
+    assert brute_force(inst).status == "infeasible"
+    assert reference_solve(inst).status == "infeasible"
+    assert finding_1(inst)
+    assert solve_instance(inst, SolveOptions(gap=0)).status == "infeasible"
