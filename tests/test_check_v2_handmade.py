@@ -205,6 +205,7 @@ def test_acting_differently_before_known_is_refused():
     # CVaR_0.5 of (2, 5): eta 2: 2 + 0.25 x 3 / 0.5 = 3.5; eta 5: 5 -> 3.5; expected 2.75
     res["scenarios"][1].update(objective=5.0, cost=_cost(5.0), orders=[_order("B", 1, 1, 5.0)])
     res["objective"], res["expected_cost"] = 3.5, 2.75
+    res["cost"] = _cost(2.75)  # 0.75 x 2 + 0.25 x 5
     assert refused(SECTION8, res) == {"decide_alike_until_known"}
 
 
@@ -214,6 +215,7 @@ def test_acting_differently_from_known_on_is_accepted():
     res = section8_result()
     res["scenarios"][1].update(known=1, objective=5.0, cost=_cost(5.0), orders=[_order("B", 1, 1, 5.0)])
     res["objective"], res["expected_cost"] = 3.5, 2.75
+    res["cost"] = _cost(2.75)  # 0.75 x 2 + 0.25 x 5
     res["orders"] = []  # nothing is common before period 1
     report = check_plan(validate(inst), res)
     assert report.ok, report.describe()
@@ -284,3 +286,10 @@ def test_a_scenario_plan_breaking_its_own_rules_is_refused():
     res["scenarios"][0].update(objective=0.0, cost=_cost(0.0), orders=[])
     got = set(check_plan(validate(SECTION8), res).rules())
     assert {"meet_capacity", "decide_alike_until_known"} <= got
+
+
+def test_top_level_cost_is_the_expectation_of_the_scenarios_cost_lines():
+    res = section8_result()
+    res["cost"]["capex"] = 2.0  # calm's capex, not 0.75 x 2 + 0.25 x 7 = 3.25
+    got = check_plan(validate(SECTION8), res)
+    assert [(v.rule, v.place) for v in got.violations] == [("cost_mismatch", "cost.capex")]
