@@ -86,3 +86,50 @@ def test_risk_value_by_hand():
     assert risk_value(costs, p, "cvar", 0.8, 1.0) == pytest.approx(30.0)
     assert risk_value(costs, p, "cvar", 0.5, 0.25) == pytest.approx(0.75 * 9 + 0.25 * 18)
     assert risk_value(costs, p, "cvar", 0.0, 1.0) == pytest.approx(9.0)  # alpha 0: the expectation
+
+
+# Cases where the second MILP itself was wrong (found by the long random runs; the optimiser was
+# right): a budget row mixing a 5e6 price with a 0.005 energy cost, scaled by its largest
+# coefficient, let a plan break a zero budget; a 7.6e8 shortfall price next to theta's 1 made
+# HiGHS call a feasible model infeasible.
+BUDGET_ROW = {
+    "name": "budget-row", "horizon": {"periods": 1, "hours_per_period": 1},
+    "chips": [{"id": "c0", "bf16_tflops": 100}],
+    "offers": [{"id": "o0", "chip": "c0", "kind": "buy", "unit_price": 0.0, "max_total": 0},
+               {"id": "o1", "chip": "c0", "kind": "buy", "unit_price": 5e6, "power_kw": 0.5,
+                "price_breaks": [{"min_units": 2, "unit_price": 0.0}]}],
+    "requirements": [{"metric": "bf16_tflops", "schedule": 50}],
+    "budget": {"total": 0.0, "per_period": 0.0}, "site": {"energy_price": 0.01},
+    "scenarios": [{"name": "s0", "probability": 0.1},
+                  {"name": "s1", "probability": 0.9, "set": {"compliance.regime": "none"}}],
+}
+
+
+def test_second_milp_holds_a_zero_budget_against_a_tiny_energy_cost():
+    # o0 may not be bought (max_total 0); o1: one unit costs 5e6 > 0, two cost 0 but draw
+    # 2 x 0.5 kW x 1 h x 0.01 = 0.01 of energy in period 1 > budget 0: infeasible
+    assert reference_solve_scenarios(validate(BUDGET_ROW)).status == "infeasible"
+    single = {k: v for k, v in BUDGET_ROW.items() if k != "scenarios"}
+    assert reference_solve(validate(single)).status == "infeasible"
+    # with shortfall_price 100001 the gap is paid instead: 50 x 100001 = 5,000,050 in each world
+    data = copy.deepcopy(BUDGET_ROW)
+    data["requirements"][0]["shortfall_price"] = 100001.0
+    assert reference_solve_scenarios(validate(data)).objective == pytest.approx(5_000_050.0)
+
+
+def test_second_milp_worst_case_with_a_huge_shortfall_price():
+    # o0: free units, fixed cost 5e6 (not cash of a period, so the zero per-period budget allows
+    # it); o1 at 3.8e7 breaks that budget; shortfall 50 x 7.6e8. Buy o0: 5e6 in both: worst 5e6.
+    data = {
+        "name": "huge-shortfall", "horizon": {"periods": 1},
+        "chips": [{"id": "c0", "bf16_tflops": 100}],
+        "offers": [{"id": "o0", "chip": "c0", "kind": "buy", "unit_price": 0.0, "fixed_cost": 5e6,
+                    "price_breaks": [{"min_units": 2, "unit_price": 0.0}]},
+                   {"id": "o1", "chip": "c0", "kind": "buy", "unit_price": 3.8e7}],
+        "requirements": [{"metric": "bf16_tflops", "schedule": 50, "shortfall_price": 760001000.0}],
+        "budget": {"per_period": 0.0},
+        "scenarios": BUDGET_ROW["scenarios"], "risk": {"measure": "worst"},
+    }
+    for measure in ("worst", "cvar", "expected"):
+        data["risk"] = {"measure": measure}
+        assert reference_solve_scenarios(validate(data)).objective == pytest.approx(5e6)
