@@ -78,23 +78,29 @@ def features(plan) -> None:
 
 
 def finding_1(inst) -> bool:
-    """/work/wt/v2check-FINDINGS.md 1 (open): a capacity requirement in a period that only void
-    lease periods reach (nothing non-void can serve it); the optimiser reports an empty plan as
-    optimal where MODEL.md makes the instance infeasible. Recognised here so that the random
+    """/work/wt/v2check-FINDINGS.md 1 and 1b (open): a capacity requirement in a period (or a work
+    requirement over periods) that only void lease periods reach (nothing non-void can serve
+    it); the optimiser reports an empty plan as optimal where MODEL.md makes it infeasible. Recognised here so that the random
     tests keep looking for other disagreements; tests/test_properties_v2.py::
     test_finding_1_void_lease_cannot_meet_a_requirement holds the case itself (strict xfail)."""
     offers = offers_of(inst)
+    T = inst.horizon.periods
+
+    def served(t, metric):
+        return any(t in o.active(s, T) and o.perf[metric] for o in offers for s in o.window)
+
+    def void(t):
+        return any(o.kind == "lease" and o.arrives(s) <= t < o.arrives(s) + o.term and not o.E(t)
+                   for o in offers for s in o.window)
+
     for req in inst.requirements:
-        if req.schedule is None or req.shortfall_price is not None:
-            continue
-        for t in range(1, inst.horizon.periods + 1):
-            if not step(req.schedule, t):
-                continue
-            served = any(t in o.active(s, inst.horizon.periods) and o.perf[req.metric] for o in offers
-                         for s in o.window)
-            void = any(o.kind == "lease" and o.arrives(s) <= t < o.arrives(s) + o.term and not o.E(t)
-                       for o in offers for s in o.window)
-            if not served and void:
+        if req.schedule is not None and req.shortfall_price is None:
+            for t in range(1, T + 1):
+                if step(req.schedule, t) and not served(t, req.metric) and void(t):
+                    return True
+        elif req.work_flop:  # 1b: a work requirement over periods only void lease periods reach
+            periods = range(req.from_ or 1, (req.until or T) + 1)
+            if not any(served(t, req.metric) for t in periods) and any(void(t) for t in periods):
                 return True
     return False
 
@@ -234,17 +240,22 @@ chips:
 offers:
   - {id: L, chip: X, kind: lease, unit_price: 1, term: 2, max_per_period: 3}
 requirements:
-  - {id: need, metric: bf16_tflops, schedule: {2: 100}}
+  - REQUIREMENT
 """
 
 
 @pytest.mark.xfail(strict=True, reason="/work/wt/v2check-FINDINGS.md 1: the optimiser reports an empty plan as"
                    " optimal; remove this mark (and finding_1 above) once it says infeasible")
-def test_finding_1_void_lease_cannot_meet_a_requirement():
+@pytest.mark.parametrize("requirement", [
+    "{id: need, metric: bf16_tflops, schedule: {2: 100}}",
+    # 1b: 1e20 FLOP over period 2 alone; a lease started in 1 is void in 2: no work can be done
+    "{id: work, metric: bf16_tflops, work_flop: 1.0e+20, from: 2}",
+])
+def test_finding_1_void_lease_cannot_meet_a_requirement(requirement):
     # X is controlled under us-2022-10 (tpp 5000 >= 4800, link 900 >= 600), the lease runs in CN:
     # E(L, 2) is false, W(L) = {1}; a start in 1 is active in 1-2 but void in 2. Nothing gives
     # capacity in period 2, so cap >= 100 there cannot hold: infeasible.
-    inst = validate(yaml.safe_load(FINDING_1))
+    inst = validate(yaml.safe_load(FINDING_1.replace("REQUIREMENT", requirement)))
     assert brute_force(inst).status == "infeasible"
     assert reference_solve(inst).status == "infeasible"
     assert finding_1(inst)
