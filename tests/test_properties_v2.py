@@ -78,9 +78,10 @@ def features(plan) -> None:
 
 
 def finding_1(inst) -> bool:
-    """/work/wt/v2check-FINDINGS.md 1 and 1b (open): a capacity requirement in a period (or a work
-    requirement over periods) that only void lease periods reach (nothing non-void can serve
-    it); the optimiser reports an empty plan as optimal where MODEL.md makes it infeasible. Recognised here so that the random
+    """/work/wt/v2check-FINDINGS.md 1, 1b and 2 (open): a capacity requirement in a period (or a
+    work requirement over periods) that nothing can serve, where a lease would reach it but for
+    section 7 (void there, or blocked at placement); the optimiser reports a plan as optimal
+    where MODEL.md makes the instance infeasible. Recognised here so that the random
     tests keep looking for other disagreements; tests/test_properties_v2.py::
     test_finding_1_void_lease_cannot_meet_a_requirement holds the case itself (strict xfail)."""
     offers = offers_of(inst)
@@ -90,8 +91,19 @@ def finding_1(inst) -> bool:
         return any(t in o.active(s, T) and o.perf[metric] for o in offers for s in o.window)
 
     def void(t):
-        return any(o.kind == "lease" and o.arrives(s) <= t < o.arrives(s) + o.term and not o.E(t)
-                   for o in offers for s in o.window)
+        """Some lease could cover t but section 7 rules it out: void there (finding 1), or
+        blocked in the placement period that would reach t (finding 2)."""
+        for o in inst.offers:
+            if o.kind != "lease":
+                continue
+            until = o.available_until if o.available_until is not None else T
+            for s in range(o.available_from, min(until, T) + 1):
+                first = s + o.lead_time_at(s)
+                if first <= t < first + o.term and first <= T:
+                    mine = next((x for x in offers if x.id == o.id), None)
+                    if mine is None or s not in mine.window or not mine.E(t):
+                        return True
+        return False
 
     for req in inst.requirements:
         if req.schedule is not None and req.shortfall_price is None:
@@ -256,6 +268,36 @@ def test_finding_1_void_lease_cannot_meet_a_requirement(requirement):
     # E(L, 2) is false, W(L) = {1}; a start in 1 is active in 1-2 but void in 2. Nothing gives
     # capacity in period 2, so cap >= 100 there cannot hold: infeasible.
     inst = validate(yaml.safe_load(FINDING_1.replace("REQUIREMENT", requirement)))
+    assert brute_force(inst).status == "infeasible"
+    assert reference_solve(inst).status == "infeasible"
+    assert finding_1(inst)
+    assert solve_instance(inst, SolveOptions(gap=0)).status == "infeasible"
+
+
+FINDING_2 = """
+name: blocked-lease
+horizon: {periods: 2}
+buyer: {country: CN}
+compliance: {regime: {1: us-2022-10, 2: none}}
+chips:
+  - {id: X, origin: US, bf16_tflops: 100, tpp: 5000, interconnect_gbps: 900}
+offers:
+  - {id: L, chip: X, kind: lease, unit_price: 1, max_per_period: 3}
+requirements:
+  - REQUIREMENT
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="/work/wt/v2check-FINDINGS.md 2: the optimiser reports a plan as optimal;"
+                   " remove this mark (and finding_1 above) once it says infeasible")
+@pytest.mark.parametrize("requirement", [
+    "{id: need, metric: bf16_tflops, schedule: {1: 100}}",
+    "{id: work, metric: bf16_tflops, work_flop: 1.0e+20, until: 1}",
+])
+def test_finding_2_lease_blocked_at_placement_cannot_meet_a_requirement(requirement):
+    # E(L, 1) is false (us-2022-10 in 1: X controlled, the lease runs in CN): W(L) = {2}, nothing
+    # is active in period 1, so the requirement there cannot hold: infeasible.
+    inst = validate(yaml.safe_load(FINDING_2.replace("REQUIREMENT", requirement)))
     assert brute_force(inst).status == "infeasible"
     assert reference_solve(inst).status == "infeasible"
     assert finding_1(inst)
