@@ -583,7 +583,7 @@ def _check_scenarios(instance: Instance, res: Result, report: CheckReport, tol: 
         bad(Violation("report_mismatch", "scenarios", 0,
                       f"result lists scenarios {list(by_name)}, instance has {[s.name for s in scenarios]}"))
         return
-    units, costs = {}, []
+    units, costs, lines = {}, [], []
     for sc in scenarios:
         part = by_name[sc.name]
 
@@ -593,6 +593,7 @@ def _check_scenarios(instance: Instance, res: Result, report: CheckReport, tol: 
         got = _check_one(sc.instance, part, placed, tol)
         units[sc.name] = got["units"]
         costs.append(got["objective"])
+        lines.append(got["cost"])
         for field_, want in (("probability", sc.probability), ("known", sc.known)):
             have = getattr(part, field_)
             if not _close(float(have), float(want), tol):
@@ -617,6 +618,14 @@ def _check_scenarios(instance: Instance, res: Result, report: CheckReport, tol: 
         if have is None or not _close(have, want, tol):
             bad(Violation("objective_mismatch", name, abs(want - (have or 0.0)),
                           f"reported {'none' if have is None else _fmt(have)}, recomputed {_fmt(want)}"))
+    # the top-level cost lines: the probability-weighted expectation of the scenarios' own
+    if res.cost is not None and all(lines):
+        for name in COST_FIELDS:
+            want = sum(q * line[name] for q, line in zip(p, lines))
+            got = getattr(res.cost, name)
+            if not _close(got, want, tol):
+                bad(Violation("cost_mismatch", f"cost.{name}", abs(got - want),
+                              f"reported {_fmt(got)}, the scenarios' expectation is {_fmt(want)}"))
     # the decisions to place now: common to every scenario, before the earliest known
     now = min(s.known for s in scenarios)
     first = scenarios[0].name

@@ -262,3 +262,204 @@ def instance_data(draw, tiny: bool = True, max_offers: int | None = None, max_T:
             objective["period"] = draw(st.integers(1, T))
         data["objective"] = objective
     return data
+
+
+# --------------------------------------------------------------------------- MODEL.md sections 7-8
+
+REGIMES = ("none", "us-2022-10", "us-2023-10")
+
+
+@st.composite
+def regime_schedule(draw, T: int):
+    """A plain regime name or a schedule {period: regime} (before its first key: none)."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(REGIMES))
+    keys = sorted(draw(st.sets(st.integers(1, T), min_size=1, max_size=T)))
+    return {k: draw(st.sampled_from(REGIMES)) for k in keys}
+
+
+@st.composite
+def placement_schedule(draw, T: int, values):
+    """A section 7 schedule by placement period, or a scalar."""
+    if draw(st.integers(0, 2)) == 0:
+        return draw(st.sampled_from(values))
+    keys = sorted(draw(st.sets(st.integers(1, T), min_size=1, max_size=T)))
+    return {k: draw(st.sampled_from(values)) for k in keys}
+
+
+@st.composite
+def shock_regime(draw, T: int):
+    """A rule arriving mid-horizon: none (or us-2022-10) first, then a stricter regime."""
+    k = draw(st.integers(2, T)) if T >= 2 else 1
+    later = draw(st.sampled_from(["us-2022-10", "us-2023-10"]))
+    if draw(st.booleans()) or later == "us-2022-10":
+        return {k: later}
+    return {1: "us-2022-10", k: later}
+
+
+def _shock(draw, data: dict, T: int) -> None:
+    """Make section 7 bite: a buyer in CN, a US chip controlled under us-2023-10 (tpp 4992) and,
+    with a fast link, under us-2022-10 too, offers of it (leases in CN), a regime that tightens
+    mid-horizon, lead times that straddle the change, and a requirement to meet after it."""
+    data["buyer"] = {"country": "CN"}
+    link = draw(st.sampled_from([400, 900]))
+    data["chips"].append({"id": "hot", "origin": "US", "bf16_tflops": 312, "tpp": 4992,
+                          "interconnect_gbps": link})
+    for offer in data["offers"]:
+        if draw(st.booleans()):
+            offer["chip"] = "hot"
+            offer.pop("location", None)  # leases run at the buyer's (CN): void when blocked
+            if T >= 2 and draw(st.booleans()):
+                offer["lead_time"] = draw(placement_schedule(T, [1, 1, 2] if T >= 3 else [1]))
+    data["compliance"] = {"regime": draw(shock_regime(T))}
+    need = draw(st.sampled_from([100, 312, 624]))
+    req: dict = {"id": "after", "metric": "bf16_tflops", "schedule": {draw(st.integers(1, T)): need}}
+    data.setdefault("requirements", []).append(req)
+
+
+def _v2_offer_fields(draw, offer: dict, T: int) -> None:
+    if draw(st.booleans()):
+        offer["lead_time"] = draw(placement_schedule(T, list(range(0, min(2, T - 1) + 1)) or [0]))
+    if draw(st.booleans()):
+        offer["price_factor"] = draw(placement_schedule(T, [0.5, 1, 1.5, 2]))
+    if offer["kind"] == "buy" and draw(st.booleans()):
+        offer["cancel_refund"] = draw(st.sampled_from([0, 0.5, 1]))
+
+
+@st.composite
+def scenario_list(draw, data: dict, T: int) -> list[dict]:
+    """2-3 scenarios overriding prices, regimes, lead times, price factors, schedules."""
+    count = draw(st.integers(2, 3))
+    # probabilities in tenths summing to 10; one may be left out
+    cuts = sorted(draw(st.lists(st.integers(1, 9), min_size=count - 1, max_size=count - 1, unique=True)))
+    tenths = [b - a for a, b in zip([0] + cuts, cuts + [10])]
+    leave_out = draw(st.sampled_from([None] + list(range(count))))
+    offers = data["offers"]
+    requirements = data.get("requirements", [])
+    out = []
+    for j in range(count):
+        sc: dict = {"name": f"s{j}"}
+        if j != leave_out:
+            sc["probability"] = tenths[j] / 10
+        if draw(st.integers(0, 3)):
+            sc["known"] = draw(st.integers(1, T + 1) if draw(st.integers(0, 3)) == 0 else st.integers(min(2, T + 1), T + 1))
+        overrides: dict = {}
+        for _ in range(draw(st.integers(0 if j == 0 else 1, 3))):
+            what = draw(st.sampled_from(["regime", "regime", "price", "factor", "lead", "refund", "schedule"]))
+            o = draw(st.sampled_from(offers))
+            if what == "regime":
+                overrides["compliance.regime"] = draw(st.one_of(regime_schedule(T), shock_regime(T)))
+            elif what == "price":
+                overrides[f"offers.{o['id']}.unit_price"] = o["unit_price"] * draw(st.sampled_from([0.5, 2, 3]))
+            elif what == "factor":
+                overrides[f"offers.{o['id']}.price_factor"] = draw(placement_schedule(T, [0.5, 1.5, 3]))
+            elif what == "lead":
+                overrides[f"offers.{o['id']}.lead_time"] = draw(placement_schedule(T, [0, 1, 2]))
+            elif what == "refund" and o["kind"] == "buy":
+                overrides[f"offers.{o['id']}.cancel_refund"] = draw(st.sampled_from([0, 0.5, 1]))
+            elif what == "schedule":
+                schedule_reqs = [i for i, r in enumerate(requirements) if "schedule" in r]
+                if schedule_reqs:
+                    i = draw(st.sampled_from(schedule_reqs))
+                    old = requirements[i]["schedule"]
+                    base = max(old.values()) if isinstance(old, dict) else old
+                    overrides[f"requirements.{i}.schedule"] = {draw(st.integers(1, T)): base * draw(
+                        st.sampled_from([0, 0.5, 2]))}
+        if overrides:
+            sc["set"] = overrides
+        out.append(sc)
+    return out
+
+
+@st.composite
+def instance_data_v2(draw, tiny: bool = True, scenarios: bool = False, max_offers: int | None = None,
+                     max_T: int | None = None) -> dict:
+    """A valid instance using MODEL.md section 7 (and section 8 when `scenarios`).
+
+    On top of `instance_data`: regime schedules (a buyer in CN half the time, so that offers are
+    blocked in some periods and orders cancelled at arrival), lead-time and price-factor
+    schedules, cancel_refund, shortfall prices on schedule requirements; with `scenarios`, 2-3
+    scenarios with overrides, `known` and probabilities, and each risk measure.
+    """
+    data = draw(instance_data(tiny=tiny, max_offers=max_offers, max_T=max_T))
+    T = data["horizon"]["periods"]
+    data["compliance"] = {"regime": draw(regime_schedule(T))}
+    if draw(st.booleans()) or "buyer" not in data:
+        data["buyer"] = {"country": draw(st.sampled_from(["CN", "CN", "HK", "US"]))}
+    for offer in data["offers"]:
+        _v2_offer_fields(draw, offer, T)
+    if draw(st.integers(0, 2)):
+        _shock(draw, data, T)
+    if scenarios or draw(st.booleans()):
+        data.pop("objective", None)  # scenarios and shortfall prices need min_cost
+    if data.get("objective", {}).get("sense") != "max_capacity":
+        for req in data.get("requirements", []):
+            if "schedule" in req and draw(st.booleans()):
+                req["shortfall_price"] = draw(st.sampled_from([0, 1, 10, 1000])) * (
+                    1 if tiny else max(o["unit_price"] for o in data["offers"]) / 50 + 1)
+    if scenarios:
+        data["scenarios"] = draw(scenario_list(data, T))
+        if "hot" in [c["id"] for c in data["chips"]] and draw(st.booleans()):
+            # the world as written has no rule yet; one scenario brings it, told apart late
+            tightened = data["compliance"]["regime"]
+            data["compliance"]["regime"] = "none"
+            sc = data["scenarios"][-1]
+            sc.setdefault("set", {})["compliance.regime"] = tightened
+            sc["known"] = draw(st.integers(min(2, T + 1), T + 1))
+        measure = draw(st.sampled_from(["expected", "cvar", "worst"]))
+        risk: dict = {"measure": measure}
+        if measure == "cvar":
+            risk["alpha"] = draw(st.sampled_from([0, 0.5, 0.9]))
+            risk["weight"] = draw(st.sampled_from([0, 0.5, 1]))
+        if measure != "expected" or draw(st.booleans()):
+            data["risk"] = risk
+    return data
+
+
+@st.composite
+def hedge_data(draw) -> dict:
+    """The shape of MODEL.md section 8's motivating case, with random figures: a controlled
+    foreign chip bought with a lead time, a domestic one, a domestic lease; a world in which a rule
+    arrives mid-horizon and is told apart late. Orders placed before `known` that arrive under
+    the rule are cancelled (refunds), leases of the foreign chip go void. Small enough for the
+    exhaustive solver (T <= 3, at most 3 offers of at most 2 units per period)."""
+    T = draw(st.integers(2, 3))
+    k = draw(st.integers(2, T))
+    rule = {k: draw(st.sampled_from(["us-2022-10", "us-2023-10"]))}
+    offers = [
+        {"id": "hot", "chip": "X", "kind": "buy", "unit_price": draw(st.sampled_from([1, 1, 2, 4])),
+         "lead_time": draw(st.sampled_from([1, 1, {1: 1, 2: 0}, {1: 0, 2: 1}])), "max_per_period": 2,
+         "cancel_refund": draw(st.sampled_from([0, 0.5, 1]))},
+        {"id": "home", "chip": "D", "kind": "buy", "unit_price": draw(st.sampled_from([3, 5, 8])),
+         "lead_time": draw(st.sampled_from([0, 1])), "max_per_period": 2},
+    ]
+    if draw(st.booleans()):
+        offers[0]["price_factor"] = draw(placement_schedule(T, [0.5, 1.5, 2]))
+    if draw(st.booleans()):
+        offers.append({"id": "rent", "chip": draw(st.sampled_from(["X", "D"])), "kind": "lease",
+                       "unit_price": draw(st.sampled_from([1, 2, 4])), "term": draw(st.integers(1, 3)),
+                       "max_per_period": 1})
+    requirement: dict = {"id": "need", "metric": "bf16_tflops",
+                         "schedule": {draw(st.integers(1, T) if draw(st.booleans()) else st.integers(k, T)):
+                                      draw(st.sampled_from([100, 200]))}}
+    if draw(st.booleans()):
+        requirement["shortfall_price"] = draw(st.sampled_from([0.01, 0.05, 1]))
+    p = draw(st.sampled_from([0.1, 0.2, 0.4, 0.5, 0.9]))
+    scenarios = [{"name": "calm", "probability": round(1 - p, 10)},
+                 {"name": "rule", "probability": p, "known": draw(st.integers(2, T + 1)),
+                  "set": {"compliance.regime": rule}}]
+    if draw(st.booleans()):
+        scenarios.append({"name": "dear", "known": draw(st.integers(1, T + 1)),
+                          "set": {"offers.home.unit_price": draw(st.sampled_from([4, 10]))}})
+        scenarios[0]["probability"] = round((1 - p) / 2, 10)
+    measure = draw(st.sampled_from(["expected", "cvar", "worst"]))
+    risk: dict = {"measure": measure}
+    if measure == "cvar":
+        risk["alpha"] = draw(st.sampled_from([0, 0.5, 0.8]))
+        risk["weight"] = draw(st.sampled_from([0.5, 1]))
+    return {
+        "name": "hedge", "horizon": {"periods": T}, "buyer": {"country": "CN"},
+        "chips": [{"id": "X", "origin": "US", "bf16_tflops": 100, "tpp": 5000, "interconnect_gbps": 900},
+                  {"id": "D", "origin": "CN", "bf16_tflops": 100}],
+        "offers": offers, "requirements": [requirement], "scenarios": scenarios, "risk": risk,
+    }
