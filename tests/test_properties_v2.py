@@ -78,12 +78,11 @@ def features(plan) -> None:
 
 
 def finding_1(inst) -> bool:
-    """/work/wt/v2check-FINDINGS.md 1, 1b and 2 (open): a capacity requirement in a period (or a
-    work requirement over periods) that nothing can serve, where a lease would reach it but for
-    section 7 (void there, or blocked at placement); the optimiser reports a plan as optimal
-    where MODEL.md makes the instance infeasible. Recognised here so that the random
-    tests keep looking for other disagreements; tests/test_properties_v2.py::
-    test_finding_1_void_lease_cannot_meet_a_requirement holds the case itself (strict xfail)."""
+    """Findings 1, 1b and 2 of the independent checks (fixed): a capacity requirement in a period
+    (or a work requirement over periods) that nothing can serve, where a lease would reach it
+    but for section 7 (void there, or blocked at placement). MODEL.md makes such an instance
+    infeasible; the optimiser once reported an empty plan as optimal. The regression tests
+    below hold the cases."""
     offers = offers_of(inst)
     T = inst.horizon.periods
 
@@ -135,9 +134,6 @@ def confirm_single(data: dict, exhaustive: bool) -> str:
         assert other_status == "infeasible", f"optimiser: infeasible; other: {other_status} at {other_objective}"
         return "infeasible"
     assert got.status == "optimal", f"optimiser: {got.status} ({got.message})"
-    if other_status == "infeasible" and finding_1(inst):
-        event("FINDINGS 1 (known, open)")
-        return "finding 1"
     report = check_plan(inst, got)
     assert report.ok, report.describe()
     features(got)
@@ -167,9 +163,6 @@ def confirm_scenarios(data: dict, exhaustive: bool) -> str:
             f"optimiser: infeasible; other: {other.status} at {other.objective} with {getattr(other, 'plans', None) or other.units}")
         return "infeasible"
     assert got.status == "optimal", f"optimiser: {got.status} ({got.message})"
-    if other.status == "infeasible" and any(finding_1(w.instance) for w in worlds):
-        event("FINDINGS 1 (known, open)")
-        return "finding 1"
     report = check_plan(inst, got)
     assert report.ok, report.describe()
 
@@ -256,8 +249,6 @@ requirements:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="/work/wt/v2check-FINDINGS.md 1: the optimiser reports an empty plan as"
-                   " optimal; remove this mark (and finding_1 above) once it says infeasible")
 @pytest.mark.parametrize("requirement", [
     "{id: need, metric: bf16_tflops, schedule: {2: 100}}",
     # 1b: 1e20 FLOP over period 2 alone; a lease started in 1 is void in 2: no work can be done
@@ -288,8 +279,6 @@ requirements:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="/work/wt/v2check-FINDINGS.md 2: the optimiser reports a plan as optimal;"
-                   " remove this mark (and finding_1 above) once it says infeasible")
 @pytest.mark.parametrize("requirement", [
     "{id: need, metric: bf16_tflops, schedule: {1: 100}}",
     "{id: work, metric: bf16_tflops, work_flop: 1.0e+20, until: 1}",
