@@ -54,6 +54,7 @@ class Hedge(Out):
 
 def hedge(instance: Instance, options, plan_for: str | None = None) -> Hedge:
     from models.errors import InputError
+    from optimizer.analysis.explain import plan_units
     from optimizer.planning.scenarios import risk_value
     from optimizer.planning.solve import Planner, solve_instance
 
@@ -77,7 +78,7 @@ def hedge(instance: Instance, options, plan_for: str | None = None) -> Hedge:
     alone = {s.name: solve_instance(s.instance, options) for s in scenarios}
     ws = {name: r.objective for name, r in alone.items()}
     naive_result = alone[plan_for]
-    naive_units = _units(naive_result)
+    naive_units = plan_units(naive_result)
     outcomes = {}
     for s in scenarios:
         fixed = {(o, t): n for (o, t), n in naive_units.items() if t < s.known}
@@ -104,15 +105,6 @@ def hedge(instance: Instance, options, plan_for: str | None = None) -> Hedge:
         differences=_differences(hedged_now, naive_now, now),
         hedged_now=hedged_now, naive_now=naive_now,
     )
-
-
-def _units(result: Result) -> dict[tuple[str, int], int]:
-    units: dict[tuple[str, int], int] = {}
-    for o in result.orders:
-        units[o.offer, o.period] = units.get((o.offer, o.period), 0) + o.units
-    for lease in result.leases:
-        units[lease.offer, lease.start] = units.get((lease.offer, lease.start), 0) + lease.units
-    return units
 
 
 def _decisions(orders, leases, before: int) -> list[str]:

@@ -22,15 +22,10 @@ from models.result import SCHEMA_VERSION, Result
 
 
 def read_json(path) -> object:
-    """The JSON in `path`, or InputError naming what is wrong."""
-    try:
-        text = open(path, encoding="utf-8").read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([f"cannot read: {getattr(exc, 'strerror', None) or exc}"], str(path)) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError([f"not JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"], str(path)) from None
+    """The JSON in `path`, or InputError naming what is wrong (models.reading.read_json_file)."""
+    from models.reading import read_json_file
+
+    return read_json_file(path)
 
 
 def load_result_data(data, source: str | None = None) -> Result:
