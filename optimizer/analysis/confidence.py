@@ -61,7 +61,7 @@ def confidence(instance: Instance, options, level: float = 0.95, batches: int = 
                evaluation_size: int | None = None) -> Confidence:
     from scipy.stats import t as student
 
-    from optimizer.analysis.hedge import _units
+    from optimizer.analysis.explain import plan_units as _units
     from optimizer.planning.scenarios import solve_scenarios
 
     if instance.sample is None:
