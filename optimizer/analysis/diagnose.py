@@ -23,6 +23,7 @@ Three layers, cheapest first (docs/explain.md):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -147,10 +148,6 @@ def row_subject(p: Prepared, family: str, index) -> tuple[str, int | None]:
 # --------------------------------------------------------------------------- layer 1: the data alone
 
 
-def can_serve(o: PreparedOffer, t: int) -> bool:
-    return o.can_serve(t)
-
-
 def _providers_out(instance: Instance, p: Prepared, metric: str) -> list[str]:
     """Excluded offers that would provide `metric`, each with why it is out."""
     out = []
@@ -181,7 +178,7 @@ def structural_causes(instance: Instance, p: Prepared) -> tuple[list[Diagnosis],
     found, cap_rows, work_rows = [], set(), set()
     for i, req in enumerate(p.capacity_requirements):
         providers = [o for o in p.offers if req.metric in o.perf]
-        dead = [t for t, v in sorted(req.required.items()) if v > 0 and not any(can_serve(o, t) for o in providers)]
+        dead = [t for t, v in sorted(req.required.items()) if v > 0 and not any(o.can_serve(t) for o in providers)]
         if not dead:
             continue
         cap_rows |= {(i, t) for t in dead}
@@ -191,7 +188,7 @@ def structural_causes(instance: Instance, p: Prepared) -> tuple[list[Diagnosis],
             why = f"no eligible offer provides {label}"
             fix = f"add an offer with {label} that arrives by period {dead[0]}"
         else:
-            earliest = min((min((t for t in range(1, p.T + 1) if can_serve(o, t)), default=p.T + 1)
+            earliest = min((min((t for t in range(1, p.T + 1) if o.can_serve(t)), default=p.T + 1)
                             for o in providers))
             details += [_why_not_yet(o) for o in providers]
             if max(dead) < earliest:
@@ -213,7 +210,7 @@ def structural_causes(instance: Instance, p: Prepared) -> tuple[list[Diagnosis],
             continue
         providers = [o for o in p.offers if req.metric in o.perf]
         window = range(req.first, req.last + 1)
-        if any(can_serve(o, t) for o in providers for t in window):
+        if any(o.can_serve(t) for o in providers for t in window):
             continue
         work_rows.add(i)
         label = METRIC_LABEL[req.metric]
@@ -251,7 +248,7 @@ def policy_and_budget_causes(p: Prepared) -> list[Diagnosis]:
                 action=f"policy {pol.name} needs at least {pol.min_share:.0%} of {METRIC_LABEL[pol.metric]} from"
                        f" offers it selects, but it selects no eligible offer that provides {METRIC_LABEL[pol.metric]};"
                        " widen its `select` or lower its min_share"))
-        elif not any(can_serve(o, t) for o in selected):
+        elif not any(o.can_serve(t) for o in selected):
             found.append(Diagnosis(
                 kind="cause", constraint=f"policy {pol.name}", periods=[t],
                 action=f"policy {pol.name} needs at least {pol.min_share:.0%} of {METRIC_LABEL[pol.metric]} from period"
@@ -282,7 +279,7 @@ def _cheapest_cover(p: Prepared, metric: str, t: int, required: float) -> float 
     rates = []
     for o in p.offers:
         perf = o.perf.get(metric, 0.0)
-        if perf <= 0 or not can_serve(o, t):
+        if perf <= 0 or not o.can_serve(t):
             continue
         lowest = min([o.unit_price] + [b for _, b in o.price_breaks])
         rates.append(lowest * min(o.factor.values(), default=1.0) / perf)  # each unit is paid at least once
@@ -580,7 +577,7 @@ def diagnose_scenarios(instance: Instance, options, time_limit: float | None) ->
     scenarios = scenario_instances(instance)
     for s in scenarios:
         left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - started))
-        alone = solve_instance(s.instance, dataclass_replace(options, time_limit=left))
+        alone = solve_instance(s.instance, dataclasses.replace(options, time_limit=left))
         if alone.status != "infeasible":
             continue
         found.append(Diagnosis(kind="cause", constraint=f"scenarios.{s.name}",
@@ -594,12 +591,6 @@ def diagnose_scenarios(instance: Instance, options, time_limit: float | None) ->
                                        f" before period {now} (when the first scenario is told apart) fits them all:"
                                        " move a `known` earlier, or relax the scenario that needs the most early capacity")))
     return found
-
-
-def dataclass_replace(options, **changes):
-    import dataclasses
-
-    return dataclasses.replace(options, **changes)
 
 
 QUICK_SECONDS = 2.0  # the relaxation `plan solve` looks for on its own
@@ -676,4 +667,4 @@ def add_diagnosis(instance: Instance, result, options, depth: str = "quick") -> 
     if result.status != "infeasible" or depth == "none":
         return
     left = None if options.time_limit is None else max(0.0, options.time_limit - (result.solver.wall_time_s or 0.0))
-    result.diagnosis = diagnose(instance, dataclass_replace(options, time_limit=None, progress=None), left, depth=depth)
+    result.diagnosis = diagnose(instance, dataclasses.replace(options, time_limit=None, progress=None), left, depth=depth)
