@@ -151,3 +151,29 @@ def test_wording_paid_prices_any_price_and_plain_numbers():
     only = explain(load_instance(FEATURES / "explain-only-offer.yaml"))
     assert "needed at any price (from period 2)" in only.break_even[0].text
     assert fmt_metric(197_400_000, "bf16_tflops") == "197,400 PFLOPS" and "e+" not in fmt_num(1.678e7)
+
+
+def test_rivals_seen_before_start_later_searches_with_the_same_break_evens(monkeypatch):
+    """Seeding a crossing search with a plan found for another offer must not move any
+    break-even: the cold search (every search from price 0 or the top) is the independent
+    computation. It should also need fewer solves (the reason for seeding)."""
+    from models.loading import load_instance
+    from optimizer.analysis import explain as ex
+    from optimizer.planning.solve import SolveOptions
+
+    inst = load_instance("instances/cn-2023-h1-us2023.yaml")
+    seeded = ex.explain(inst, SolveOptions())
+    monkeypatch.setattr(ex, "_known_rival", lambda *a, **k: None)
+    cold = ex.explain(inst, SolveOptions())
+
+    def solves(e):
+        note = next(n for n in e.notes if n.startswith("break-even prices took"))
+        return int(note.split()[3])
+
+    assert solves(seeded) < solves(cold)
+    for a, b in zip(seeded.break_even, cold.break_even, strict=True):
+        assert a.offer == b.offer and a.computed and b.computed
+        for x, y in ((a.lower, b.lower), (a.upper, b.upper)):
+            assert (x is None) == (y is None), a.offer
+            if x is not None:
+                assert x == pytest.approx(y, rel=1e-9, abs=1e-6), a.offer

@@ -16,7 +16,10 @@ at which it would change (`plan explain`, docs/explain.md).
   The plan "stays" at a price when it still fits the budgets there and no plan is cheaper by
   more than the MIP gap, so ties between equally cheap plans do not count as a change. For
   min_cost the search crosses cost lines and lands on the exact tie (`_crossing_search`); for
-  max_capacity, whose order is lexicographic, it bisects on the price.
+  max_capacity, whose order is lexicographic, it bisects on the price. Every plan a solve returns
+  is kept: a later search starts at the crossing of the kept plan that wins closest to today's
+  price, instead of at price 0 (or 65536x), which skips the plans in between (67 -> 48 solves on
+  cn-2023-h1, 81 -> 49 on a generated 10-offer x 12-period instance; same break-evens).
 """
 
 from __future__ import annotations
@@ -428,6 +431,8 @@ class PriceProbe:
             self.m.explain_hold_level = pyo.Param(initialize=0.0, mutable=True)
             self.m.explain_hold = pyo.Constraint(expr=self.m.capacity_reached >= self.m.explain_hold_level)
         self.solves = 0
+        self.seen: list[dict] = []  # every distinct plan a solve returned: rivals to try first
+        self._seen_keys: set[frozenset] = set()
         self.solver = None  # one persistent HiGHS object: only the moved Params reach it
         self.changed = True  # components (rows, objectives) changed since HiGHS last saw the model
 
@@ -458,9 +463,16 @@ class PriceProbe:
         """The min_cost plan with this offer's prices times `factor` (an Outcome)."""
         self._set_price(offer_id, factor)
         try:
-            return self._run()
+            outcome = self._run()
         finally:
             self._set_price(offer_id, 1.0)
+        if outcome.has_plan:
+            plan = {k: n for k, n in outcome.units.items() if n}
+            key = frozenset(plan.items())
+            if key not in self._seen_keys:
+                self._seen_keys.add(key)
+                self.seen.append(plan)
+        return outcome
 
     def holds(self, offer_id: str, factor: float) -> tuple[bool | None, dict | None]:
         """max_capacity: (True, None) the plan stays; (False, other plan or None); (None, None) out of time.
@@ -532,7 +544,7 @@ class CostLines:
     """
 
     def __init__(self, p: Prepared, offer_id: str):
-        self.p, self.free = p, priced(p, offer_id, 0.0)
+        self.p, self.offer_id, self.free = p, offer_id, priced(p, offer_id, 0.0)
 
     def cost(self, units: dict) -> tuple[float, float]:
         from optimizer.planning.extract import plan_accounts
@@ -556,9 +568,42 @@ class CostLines:
                 limit = min(limit, (cap - at0) / slope)
         return limit
 
+    def fits_at(self, units: dict, factor: float) -> bool:
+        from optimizer.planning.extract import plan_accounts
+
+        q = priced(self.p, self.offer_id, factor)
+        return _fits_budgets(q, plan_accounts(q, units))
+
+
+def _known_rival(seen: list[dict], lines: CostLines, base: dict, start: float, direction: int):
+    """The plan already seen whose cost line crosses the base's closest to today's price (f = 1),
+    on the side being searched, and that is cheaper than the base beyond that crossing.
+
+    The break-even cannot be further from f = 1 than that crossing (the rival wins beyond it), so
+    the crossing search may start there instead of at `start`: one solve then confirms it when
+    that rival is the base's neighbour, which it often is, having been found for another offer.
+    """
+    b0, db = lines.cost(base)
+    found = []
+    for y in seen:
+        if _same(base, y):
+            continue
+        y0, dy = lines.cost(y)
+        steeper = (dy - db) * direction  # > 0: the rival gains on the base moving away from f = 1
+        if steeper <= 1e-9 * max(1.0, abs(db), abs(dy)):
+            continue
+        crossing = (b0 - y0) / (dy - db)
+        if (crossing - start) * direction > 0 and (1.0 - crossing) * direction > 0:
+            found.append((abs(1.0 - crossing), crossing, y))
+    for _, crossing, y in sorted(found, key=lambda c: c[0]):
+        beyond = crossing - direction * 1e-7 * max(1.0, abs(crossing))  # just past the tie, away from f = 1
+        if lines.fits_at(y, beyond) and lines.fits_at(y, crossing):
+            return crossing, y
+    return None
+
 
 def _crossing_search(probe: PriceProbe, lines: CostLines, offer_id: str, base: dict, start: float,
-                     direction: int, max_steps: int = 50):
+                     direction: int, max_steps: int = 50, seed: tuple[float, dict] | None = None):
     """Exact break-even of a min_cost plan by crossing lines (a parametric, Newton-like search).
 
     Solve at `start`; if a plan Y beats the base there, the break-even lies between today's
@@ -566,10 +611,11 @@ def _crossing_search(probe: PriceProbe, lines: CostLines, offer_id: str, base: d
     step moves towards f = 1 and lands on a new plan's crossing, so the search ends after as
     many solves as there are plans in the way (usually one to three), on the exact price where
     the cheapest rival ties. Going up from price 0 a rival may stop fitting a budget before its
-    line crosses; that price is then where it drops out. Returns (factor or None, rival, complete).
+    line crosses; that price is then where it drops out. A `seed` (crossing, rival) from plans
+    already seen starts the search at that crossing. Returns (factor or None, rival, complete).
     """
     b0, db = lines.cost(base)
-    f, rival = start, None
+    f, rival = seed if seed is not None else (start, None)
     for _ in range(max_steps):
         outcome = probe.solve_at(offer_id, f)
         if outcome.status != "optimal":
@@ -628,14 +674,16 @@ def _cross_offer(probe: PriceProbe, p: Prepared, units: dict, offer_id: str, use
     """min_cost: exact crossings below (from price 0) and, for used offers, above today's price."""
     lines = CostLines(p, offer_id)
     price = p.offer(offer_id).unit_price
-    f, rival, complete = _crossing_search(probe, lines, offer_id, units, 0.0, +1)
+    f, rival, complete = _crossing_search(probe, lines, offer_id, units, 0.0, +1,
+                                          seed=_known_rival(probe.seen, lines, units, 0.0, +1))
     if f is not None:
         row.lower, row.lower_change = price * f, describe_change(p, units, rival, "no plan")
     if not used or not complete:
         return complete
     fits = lines.budget_limit(units)  # above this factor the plan no longer fits a budget
     top = max(1.0, min(fits, MAX_FACTOR))  # today's plan fits today (rounding aside)
-    f, rival, complete = _crossing_search(probe, lines, offer_id, units, top, -1)
+    f, rival, complete = _crossing_search(probe, lines, offer_id, units, top, -1,
+                                          seed=_known_rival(probe.seen, lines, units, top, -1))
     if f is None and fits <= MAX_FACTOR and complete:
         # nothing beats the plan until it no longer fits: the budget sets the break-even
         f = fits
