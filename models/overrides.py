@@ -1,6 +1,7 @@
 """`--set PATH=VALUE` overrides (and scenarios' `set`): a dotted path addresses a field, list
 items by id (or name) first, else by index; a digit addresses a schedule key; `null` removes
-the key so its default applies. Plain data in, plain data out: validation comes after."""
+the key so its default applies. An id with a dot in it is quoted: `offers."H20-v1.1".unit_price`.
+Plain data in, plain data out: validation comes after."""
 
 from __future__ import annotations
 
@@ -10,6 +11,30 @@ from typing import Any
 
 from models.errors import InputError
 from models.reading import parse_scalar
+
+def path_parts(path: str) -> list[str]:
+    """The segments of a dotted path; a segment in double or single quotes may hold dots."""
+    parts, current, quote, quoted = [], [], None, False
+    for ch in path:
+        if quote:
+            if ch == quote:
+                quote = None
+            else:
+                current.append(ch)
+        elif ch in "\"'" and not current and not quoted:
+            quote, quoted = ch, True
+        elif ch == ".":
+            parts.append("".join(current))
+            current, quoted = [], False
+        elif quoted:
+            raise InputError([f"{path}: a quoted segment must be followed by '.' or the end of the path"])
+        else:
+            current.append(ch)
+    if quote:
+        raise InputError([f"{path}: unclosed quote"])
+    parts.append("".join(current))
+    return parts
+
 
 def _step(container: Any, part: str, path: str) -> tuple[Any, Any]:
     """The key under which `part` addresses an item of `container`."""
@@ -32,7 +57,7 @@ def _step(container: Any, part: str, path: str) -> tuple[Any, Any]:
 
 def set_path(data: dict, path: str, value: Any) -> None:
     """Set one field addressed by a dotted path; list items by id (or name), else by index."""
-    parts = path.split(".")
+    parts = path_parts(path)
     if not path or any(p == "" for p in parts):
         raise InputError([f"--set {path!r}: empty path segment"])
     node: Any = data

@@ -85,10 +85,10 @@ def _path_errors(data: dict, sample):
 
 def _resolve(data: Any, path: str) -> None:
     """Walk a --set style path as models.scenarios.resolve_place does; InputError if it fails."""
-    from models.overrides import _step
+    from models.overrides import _step, path_parts
 
     node = data
-    for part in path.split("."):
+    for part in path_parts(path):
         container, key = _step(node, part, path)
         node = container[key] if isinstance(container, list) or key in container else {}
 

@@ -100,11 +100,11 @@ def apply_scenario(base: dict, index: int, overrides: dict[str, Any]) -> Instanc
 
 def resolve_place(data: Any, path: str) -> tuple:
     """The location (keys and list indices) that a --set style path addresses in `data`."""
-    from models.overrides import _step
+    from models.overrides import _step, path_parts
 
     loc: list = []
     node = data
-    for part in path.split("."):
+    for part in path_parts(path):
         container, key = _step(node, part, path)
         loc.append(key)
         node = container[key] if isinstance(container, list) or key in container else {}

@@ -158,3 +158,24 @@ def test_pattern_messages_keep_the_pattern_and_say_what_is_expected(tmp_path):
     assert "buyer.country: 'cn' is not valid here: expected an ISO 3166 alpha-2 code in capitals" in text
     assert "currency: 'usd' is not valid here: expected an ISO 4217 code in capitals" in text
     assert "[a-z]" not in text
+
+
+def test_an_id_with_dots_is_addressed_by_quoting_it(tmp_path):
+    """Issue 17 item 13: ids may hold dots (MODEL.md does not forbid them), so a path quotes
+    them; unquoted, the dot splits the id and the message names the ids there are."""
+    text = """
+name: dotted
+horizon: {periods: 3}
+chips: [{id: X, bf16_tflops: 100}]
+offers:
+  - {id: X-lease-v1.1, chip: X, kind: lease, gpus_per_unit: 4, unit_price: 3}
+requirements: [{metric: bf16_tflops, schedule: 1000}]
+"""
+    data = parse_text(text)
+    out = apply_overrides(data, ['offers."X-lease-v1.1".unit_price=5', "offers.'X-lease-v1.1'.lead_time=0"])
+    assert out["offers"][0]["unit_price"] == 5 and out["offers"][0]["lead_time"] == 0
+    with pytest.raises(InputError, match="no item 'X-lease-v1'.*X-lease-v1.1"):
+        apply_overrides(data, ["offers.X-lease-v1.1.unit_price=5"])
+    with pytest.raises(InputError, match="unclosed quote"):
+        apply_overrides(data, ['offers."X-lease-v1.1.unit_price=5'])
+    assert validate(out).offers[0].unit_price == 5

@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from models.errors import InputError
 from models.loading import _step, apply_overrides, parse_scalar, validate
+from models.overrides import path_parts
 from optimizer.planning.solve import Planner, SolveOptions, highs_version
 
 KEY_VERSION = 1  # part of every point key: bump when a row's meaning or content changes
@@ -77,7 +78,7 @@ def pair_axes(raw: list[str], params: list[str], specs: dict[str, list[str]]) ->
 def get_path(data: Any, path: str) -> Any:
     """The value at a `--set` path (same addressing: list items by id or name, else index)."""
     node = data
-    for part in path.split("."):
+    for part in path_parts(path):
         container, key = _step(node, part, path)
         if isinstance(container, dict) and key not in container:
             raise InputError([f"--param {path}: the instance has no value at {part!r}"])
@@ -606,7 +607,7 @@ def instance_prices(instance, prepared) -> tuple[list[Price], list[str]]:
 def path_unit(instance, path: str) -> str:
     """The unit of the number at a --set path, for axis labels: an offer's price is in the
     offer's currency, the energy price per kWh, an fx rate in the instance currency."""
-    parts = path.split(".")
+    parts = path_parts(path)
     if parts[0] == "offers" and parts[-1] in ("unit_price", "fixed_cost") and len(parts) >= 3:
         offer = next((o for i, o in enumerate(instance.offers) if parts[1] in (o.id, str(i))), None)
         return (offer.currency or instance.currency) if offer is not None else instance.currency
