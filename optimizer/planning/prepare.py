@@ -469,6 +469,9 @@ def order_bounds(prepared: Prepared) -> None:
         o.order_bound, o.bound_from_data = 4 * max(needed, largest_break), False
 
 
+SMALLEST_SCALED = 1e-4  # the smallest amount of money one decision moves, as HiGHS sees it (at least)
+
+
 def money_scale(prepared: list[Prepared]) -> float:
     """The geometric middle of the smallest and largest amounts one decision moves, over one
     prepared instance or every scenario of one (which share one objective, so one scale)."""
@@ -479,7 +482,12 @@ def money_scale(prepared: list[Prepared]) -> float:
         amounts += [o.unit_price * f for o in p.offers for f in set(o.factor.values()) if f != 1]
         amounts += [o.fixed_cost for o in p.offers] + [o.power_kw * energy for o in p.offers]
     amounts = [a for a in amounts if a > 0]
-    return math.sqrt(min(amounts) * max(amounts)) if amounts else 1.0
+    if not amounts:
+        return 1.0
+    # the smallest amount stays at SMALLEST_SCALED or more, well above HiGHS's tolerances (1e-7 to
+    # 1e-9): below them plans that differ only in small amounts all look alike (issue 17: 1e-6 and
+    # 2.5e-6 leases beside a 1e8 one came out 60% dear, "optimal"); the large ones may grow instead
+    return min(math.sqrt(min(amounts) * max(amounts)), min(amounts) / SMALLEST_SCALED)
 
 
 def _choose_scales(prepared: Prepared) -> None:
@@ -487,7 +495,9 @@ def _choose_scales(prepared: Prepared) -> None:
 
     Money is divided by the geometric middle of the smallest and largest amounts one decision
     moves (prices, price breaks, fixed costs, a unit's energy cost per period): the scaled
-    amounts then spread evenly around 1. Dividing by the largest price instead would push small
+    amounts then spread evenly around 1, unless that puts the smallest below SMALLEST_SCALED
+    (amounts spanning more than 1e8): the smallest then stays there and the largest grow, which
+    HiGHS handles (tests/test_extremes.py, up to the 1e21 span validation allows). Dividing by the largest price instead would push small
     amounts that still decide the plan (energy of 0.003, a price difference of 8 beside a 6e7
     offer) below HiGHS's absolute tolerances (1e-7), where it can no longer see them.
     Each metric is divided by the largest contribution of one unit. Work (1e23 FLOP) is already
