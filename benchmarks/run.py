@@ -4,6 +4,9 @@
                                                     # plain and full), ~5-10 min on 2 cores
     python benchmarks/run.py --quick                # the smallest size only, a few seconds
     python benchmarks/run.py --compare benchmarks/results/benchmark-before.csv
+    python benchmarks/run.py --speed                # issue 15's rows (benchmarks/speed.py): start-up,
+                                                    # infeasible with diagnosis, explain, side by side
+                                                    # with plain highspy, sweep point
 
 Each instance is solved in its own process (`--child`), so start-up, imports and peak memory
 are those of one `plan solve`. Phases, from in-process timers around the product's own functions
@@ -519,8 +522,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=Path, help="keep the generated instances in this folder")
     parser.add_argument("--compare", type=Path, help="an earlier CSV: print new/old ratios")
     parser.add_argument("--from-csv", type=Path, help="redraw the plot from an earlier CSV, no solving")
+    parser.add_argument("--speed", action="store_true", help="issue 15's rows instead (benchmarks/speed.py)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.speed:
+        import speed
+
+        return speed.main([])
 
     if args.child:
         data = child(args.child, args.gap, args.time_limit, args.sweep_max)

@@ -131,16 +131,17 @@ def main(argv=None) -> int:
         explain = wall(plan + ["explain", "instances/cn-2023-h1.yaml"], 1)
         rows.append(("plan explain instances/cn-2023-h1.yaml", f"{explain:.2f} s", "<= 3 s", explain <= 3))
         small = side_by_side(Path(tmp), [(10, 12, "plain"), (10, 12, "full"), (10, 36, "plain"), (50, 12, "plain"),
-                                         (50, 12, "full")], 1e-4, 120, args.repeats, reference=True)
+                                         (50, 36, "plain")], 1e-3, 120, args.repeats, reference=True)
         bare = geo_mean([r["plan"] / r["bare"] for r in small])
         ref = geo_mean([r["plan"] / r["reference"] for r in small])
-        rows.append(("small and medium (10x12 .. 50x12), whole process, geometric mean",
+        rows.append(("small and medium (10x12 .. 50x36), gap 1e-3, whole process, geometric mean",
                      f"{bare:.2f}x bare highspy on the same model; {ref:.2f}x the reference formulation", "<= 1.2x",
                      ref <= 1.2))
         if args.large:
-            for r in side_by_side(Path(tmp), [(50, 36, "plain"), (80, 48, "plain"), (120, 60, "plain")], 1e-4, 300, 1,
+            for r in side_by_side(Path(tmp), [(50, 36, "plain"), (80, 48, "plain"), (120, 60, "plain")], 1e-4, 120, 1,
                                   reference=True):
-                rows.append((f"{r['instance']}, gap 1e-4", f"{r['plan'] / r['reference']:.2f}x the reference "
+                hit = " (a time limit of 120 s came first)" if max(r["plan"], r["reference"]) >= 114 else ""
+                rows.append((f"{r['instance']}, gap 1e-4{hit}", f"{r['plan'] / r['reference']:.2f}x the reference "
                              f"({r['plan']:.1f} s vs {r['reference']:.1f} s); {r['plan'] / r['bare']:.2f}x bare highspy",
                              "<= 1.0x", r["plan"] <= r["reference"]))
         ratio = sweep_ratio(Path(tmp))
