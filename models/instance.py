@@ -69,12 +69,18 @@ class Strict(BaseModel):
         return data
 
 
+def _scalar_too(schema: dict) -> None:
+    # the field's before-validator takes a number as {1: number}: the schema says so too
+    schema.setdefault("anyOf", []).insert(0, {"type": "number", "minimum": 0})
+
+
 def _schedule(description: str):
     return Field(
         default=None,
         description=description
         + " A step function: {period: value} holds from its period until the next key; before"
         " the first key it does not apply. A scalar means {1: value}.",
+        json_schema_extra=_scalar_too,
     )
 
 
@@ -111,7 +117,8 @@ def step_value(schedule: Any, period: int, default: Any) -> Any:
 
 
 class Horizon(Strict):
-    periods: int = Field(ge=1, description="T, the number of periods (months); numbered 1..T.")
+    periods: int = Field(ge=1, description="T, the number of periods (months); numbered 1..T; at most 1200.",
+                         json_schema_extra={"maximum": 1200})  # MAX_PERIODS, refused with its own message
     start: str | None = Field(
         default=None,
         description="Label of period 1 as YYYY-MM; reports then show month names.",
@@ -454,6 +461,9 @@ class Distribution(Strict):
     triangular or choice. Bounds and values may be schedules ({period: value}); a bound's
     schedule is drawn with one draw per scenario for all periods (they move together)."""
 
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": [kind], "properties": {kind: {"type": "array"}}} for kind in ("uniform", "triangular", "choice")]})
+
     uniform: list[Any] | None = Field(default=None, min_length=2, max_length=2, description="[low, high].")
     triangular: list[Any] | None = Field(
         default=None, min_length=3, max_length=3, description="[low, mode, high]."
@@ -501,7 +511,10 @@ class Sample(Strict):
         default=None, ge=1, description="known of every sampled scenario (1..T+1, default T+1)."
     )
     vary: dict[str, Distribution] = Field(
-        min_length=1, description="`--set`-style path -> its distribution."
+        min_length=1, description="`--set`-style path -> its distribution.",
+        json_schema_extra={"propertyNames": {"pattern": r"^(name|description|currency|fx|horizon|buyer|compliance|chips"
+                                                        r"|offers|requirements|budget|site|policies|objective)"
+                                                        r"(\.[^.]+)*$"}},  # a field a sample may vary
     )
 
 

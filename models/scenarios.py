@@ -30,6 +30,9 @@ class ScenarioData:
     instance: Instance  # the instance with `set` applied; its own `scenarios` list is empty
 
 
+MAX_FAILED_SCENARIOS = 20  # a sample of 100,000 bad draws would list (and cost) 100,000 errors
+
+
 def scenario_instances(instance: Instance) -> list[ScenarioData]:
     """One validated instance per scenario; [] without scenarios. Cached on the instance."""
     cached = getattr(instance, "_scenario_cache", None)
@@ -54,6 +57,11 @@ def _build(instance: Instance) -> list[ScenarioData]:
             scenario_instance = apply_scenario(base, i, sc.set or {})
         except InputError as exc:
             errors += exc.messages
+            failed = sum(1 for m in errors if m.startswith("scenarios["))
+            if failed >= MAX_FAILED_SCENARIOS and i + 1 < len(instance.scenarios):
+                errors.append(f"scenarios[{i + 1}..{len(instance.scenarios) - 1}]: not checked, after"
+                              f" {MAX_FAILED_SCENARIOS} errors")
+                break
             continue
         probability = sc.probability if sc.probability is not None else max(0.0, 1.0 - given)
         out.append(ScenarioData(sc.name, probability, sc.known or instance.T + 1, scenario_instance))

@@ -78,8 +78,8 @@ def free_port() -> int:
 class Server:
     """`plan serve` in its own process group, so a kill takes its solver workers with it."""
 
-    def __init__(self, db: Path, log: Path, token: str | None = None, **options):
-        self.db, self.log, self.token, self.options = db, log, token, options
+    def __init__(self, db: Path, log: Path, token: str | None = None, env: dict | None = None, **options):
+        self.db, self.log, self.token, self.options, self.env = db, log, token, options, env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -92,6 +92,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PLAN_")}
         if self.token:
             env["PLAN_API_TOKEN"] = self.token
+        env.update(self.env)
         self._log = open(self.log, "ab")
         self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -319,11 +320,14 @@ def test_unreadable_bodies_are_refused_clearly(server):
 
 def test_sweep_limits_and_bad_points(server):
     with server.client() as c:
-        many = c.post("/v1/sweeps", json={"instance": TINY, "params": {"offers.X-lease.unit_price": list(range(11))}})
+        many = c.post("/v1/sweeps", json={"instance": TINY, "params": {"offers.X-lease.unit_price": list(range(1, 5)),
+                                                                       "offers.X-buy.unit_price": [10, 20, 30]}})
+        long = c.post("/v1/sweeps", json={"instance": TINY, "params": {"offers.X-lease.unit_price": list(range(11))}})
         bad = c.post("/v1/sweeps", json={"instance": TINY, "params": {"offers.X-lease.unit_price": [1, -5]}})
         nopath = c.post("/v1/sweeps", json={"instance": TINY, "params": {"offers.nope.unit_price": [1]}})
         empty = c.post("/v1/sweeps", json={"instance": TINY, "params": {"offers.X-lease.unit_price": []}})
-    assert many.status_code == 413 and "11 points" in many.json()["detail"]
+    assert many.status_code == 413 and "12 points" in many.json()["detail"]  # 4 x 3 over the limit of 10
+    assert long.status_code == 422 and "11 values" in long.json()["errors"][0]  # one list over it: the schema says so
     assert bad.status_code == 422 and "point 1" in bad.json()["detail"]
     assert bad.json()["errors"] == ["offers[1].unit_price: must be >= 0"]
     assert nopath.status_code == 422 and "no item 'nope'" in nopath.json()["errors"][0]

@@ -29,6 +29,7 @@ import multiprocessing
 import os
 import queue
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
@@ -39,7 +40,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.errors import InputError
 from models.instance import Instance
@@ -66,6 +67,11 @@ class Settings:
     max_time_limit: float = 300.0  # seconds; a larger time_limit gets 422; also the default
     max_sweep_points: int = 200  # grid points of one sweep; over it 413
     max_pending_jobs: int = 20  # sweeps queued or running; more get 503
+    job_grace: float = 60.0  # a solve running this long past its time limit is killed (its worker replaced)
+    worker_memory_mb: int = 4096  # address space of one worker process; a solve needing more fails alone
+    header_timeout: float = 10.0  # seconds for a request's headers to arrive; then the connection is closed
+    body_timeout: float = 30.0  # seconds between two pieces of a request body; then 408
+    max_depth: int = 64  # nesting of a request body's JSON or YAML; deeper gets 400
     token: str | None = None  # from PLAN_API_TOKEN only
 
     @classmethod
@@ -98,6 +104,13 @@ class Settings:
             bad.append("db must be a file: results and jobs must outlive the server")
         if self.max_time_limit <= 0:
             bad.append("max_time_limit must be > 0")
+        for name in ("job_grace", "header_timeout", "body_timeout"):
+            if getattr(self, name) <= 0:
+                bad.append(f"{name} must be > 0")
+        if self.worker_memory_mb < 256:
+            bad.append("worker_memory_mb must be >= 256")
+        if self.max_depth < 8:
+            bad.append("max_depth must be >= 8")
         if bad:
             raise InputError(bad)
 
@@ -106,9 +119,9 @@ class Settings:
 
 
 class SolveOptionsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "0.5" or true is not a gap
 
-    gap: float = Field(default=0.0, ge=0, description="Relative MIP gap; 0 proves optimality.")
+    gap: float = Field(default=0.0, ge=0, le=1, description="Relative MIP gap; 0 proves optimality.")
     time_limit: float | None = Field(
         default=None, gt=0, description="Seconds per solve; at most the server's cap, which is also the default."
     )
@@ -188,22 +201,61 @@ class HTTPProblem(Exception):
 
 
 class SolvePool:
-    """Worker processes with admission control: at most `workers + queue` solves in flight."""
+    """Worker processes with admission control: at most `workers + queue` solves in flight.
 
-    def __init__(self, workers: int, queue_limit: int, threads: int = 1):
+    A watchdog bounds each solve's wall clock as a whole (validation, build, HiGHS, extraction),
+    not only HiGHS's time: a solve still running `grace` seconds past its own time limit gets
+    its workers killed and replaced (a process pool cannot lose one worker alone, so the other
+    solves in flight then fail with 503 and Retry-After; sweep points are retried once).
+    """
+
+    def __init__(self, workers: int, queue_limit: int, threads: int = 1, grace: float = 60.0,
+                 memory_mb: int | None = None):
         self.workers = workers
         self.threads = threads
         self.queue_limit = queue_limit
+        self.grace = grace
+        self.memory_mb = memory_mb
         self._lock = threading.Lock()
         self._in_flight = 0
         self._executor = self._new_executor()
+        self._limits: dict[Future, tuple[float, ProcessPoolExecutor]] = {}  # future -> wall-clock seconds allowed
+        self._started: dict[Future, float] = {}
+        self.overran: set[Future] = set()
+        self._stop = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, name="solve-watchdog", daemon=True)
+        self._watchdog.start()
 
     def _new_executor(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server has threads (event loop, job runner) that fork would copy mid-state
         return ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=warm_up, initargs=(self.threads,), max_tasks_per_child=500,
+            initializer=warm_up, initargs=(self.threads, self.memory_mb), max_tasks_per_child=500,
         )
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.25):
+            now = time.monotonic()
+            with self._lock:
+                late = []
+                for fut, (allowed, executor) in self._limits.items():
+                    if fut.done():
+                        continue
+                    if fut.running():
+                        started = self._started.setdefault(fut, now)
+                        if now - started > allowed:
+                            late.append((fut, executor))
+                for fut, executor in late:
+                    self.overran.add(fut)
+                    self._limits.pop(fut, None)
+                    if executor is self._executor:
+                        log.error("a solve ran over its wall-clock limit; replacing the solver processes")
+                        self._executor = self._new_executor()
+                        _kill_workers(executor)
+
+    def wall_limit(self, fut: Future) -> float | None:
+        entry = self._limits.get(fut)
+        return entry[0] if entry else None
 
     @property
     def in_flight(self) -> int:
@@ -214,9 +266,10 @@ class SolvePool:
         futures = [self._executor.submit(noop) for _ in range(self.workers)]
         wait(futures, timeout=timeout)
 
-    def submit(self, fn, *args, background: bool = False) -> Future | None:
+    def submit(self, fn, *args, background: bool = False, wall_limit: float | None = None) -> Future | None:
         """Submit, or None when full. Background work (sweep points) only takes an idle worker,
-        so interactive solves never wait behind a whole sweep."""
+        so interactive solves never wait behind a whole sweep. `wall_limit`: seconds the call may
+        run (the watchdog adds `grace`)."""
         with self._lock:
             limit = self.workers if background else self.workers + self.queue_limit
             if self._in_flight >= limit:
@@ -228,12 +281,16 @@ class SolvePool:
                 executor = self._executor = self._new_executor()
                 fut = executor.submit(fn, *args)
             self._in_flight += 1
+            if wall_limit is not None:
+                self._limits[fut] = (wall_limit + self.grace, executor)
         fut.add_done_callback(lambda f: self._release(f, executor))
         return fut
 
     def _release(self, fut: Future, executor: ProcessPoolExecutor) -> None:
         with self._lock:
             self._in_flight -= 1
+            self._limits.pop(fut, None)
+            self._started.pop(fut, None)
             broken = not fut.cancelled() and isinstance(fut.exception(), BrokenProcessPool)
             if broken and executor is self._executor:
                 log.error("a solver process died; starting a new pool")
@@ -241,15 +298,22 @@ class SolvePool:
                 executor.shutdown(wait=False, cancel_futures=True)
 
     def shutdown(self) -> None:
+        self._stop.set()
         executor = self._executor
         if self._in_flight == 0:
             executor.shutdown(wait=True)
             return
         executor.shutdown(wait=False, cancel_futures=True)
         # a solve in progress would hold the shutdown for up to its time limit: end the workers
-        for proc in list(getattr(executor, "_processes", {}).values()):
-            if proc.is_alive():
-                proc.terminate()
+        _kill_workers(executor, terminate=True)
+
+
+def _kill_workers(executor: ProcessPoolExecutor, terminate: bool = False) -> None:
+    for proc in list((getattr(executor, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate() if terminate else proc.kill()
+    if not terminate:
+        executor.shutdown(wait=False, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------- request parsing
@@ -264,8 +328,30 @@ def _reject_duplicates(pairs):
     return out
 
 
-def parse_body(body: bytes, content_type: str | None) -> Any:
-    """JSON or YAML (safe loader, alias bombs refused) -> plain data; 400/415 with a clear message."""
+def nesting_depth(data: Any, limit: int) -> int:
+    """How deep lists and dicts nest in `data`, counted without recursion; stops past `limit`."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_body(body: bytes, content_type: str | None, max_depth: int = 64) -> Any:
+    """JSON or YAML (safe loader, alias bombs refused) -> plain data; 400/415 with a clear message.
+    Runs in a thread, off the event loop: a 2 MB YAML body takes seconds to parse."""
+    data = _parse_body(body, content_type)
+    if nesting_depth(data, max_depth) > max_depth:
+        raise HTTPProblem(400, f"the body nests more than {max_depth} levels deep; an instance needs about 6")
+    return data
+
+
+def _parse_body(body: bytes, content_type: str | None) -> Any:
     from models.loading import parse_text
 
     media = (content_type or "application/json").split(";")[0].strip().lower()
@@ -273,11 +359,14 @@ def parse_body(body: bytes, content_type: str | None) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise HTTPProblem(400, "the body is not UTF-8 text") from None
+    deep = HTTPProblem(400, "the body nests too deeply to be an instance")
     if media in YAML_TYPES:
         try:
             return parse_text(text, "body")
         except InputError as exc:
             raise HTTPProblem(400, "the body is not valid YAML", exc.messages) from None
+        except RecursionError:
+            raise deep from None
     if media == "application/json" or media.endswith("+json"):
         try:
             return json.loads(text, object_pairs_hook=_reject_duplicates)
@@ -286,16 +375,27 @@ def parse_body(body: bytes, content_type: str | None) -> Any:
                               [f"line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
         except ValueError as exc:
             raise HTTPProblem(400, "the body is not valid JSON", [str(exc)]) from None
+        except RecursionError:
+            raise deep from None
     raise HTTPProblem(415, f"unsupported content type {media!r}: send application/json or application/yaml")
 
 
-async def read_body(request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes `limit` bytes (declared or streamed)."""
+async def read_body(request, limit: int, timeout: float = 30.0) -> bytes:
+    """The body, refused with 413 as soon as it passes `limit` bytes (declared or streamed), and
+    with 408 when the client stops sending for `timeout` seconds."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPProblem(413, f"request body of {int(declared):,} bytes is over the limit of {limit:,} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout)
+        except StopAsyncIteration:
+            break
+        except asyncio.TimeoutError:
+            raise HTTPProblem(408, f"the request body stopped arriving for {timeout:g} s",
+                              headers={"Connection": "close"}) from None
         size += len(chunk)
         if size > limit:
             raise HTTPProblem(413, f"request body is over the limit of {limit:,} bytes")
@@ -318,7 +418,9 @@ def split_request(data: Any, options_model: type[BaseModel], query: dict[str, An
     from models.catalog import merge_builtin_includes
 
     if isinstance(data, dict) and "instance" in data:
-        rest = {k: v for k, v in data.items() if k != "instance"}
+        # query options are defaults; the request object's own options win
+        # query options are defaults (each checked on its own, below); the request object's own win
+        rest = {**{k: v for k, v in query.items() if v is not None}, **{k: v for k, v in data.items() if k != "instance"}}
         instance_data = data["instance"]
     else:
         rest, instance_data = {k: v for k, v in query.items() if v is not None}, data
@@ -457,7 +559,8 @@ class JobRunner:
             if self._stop.is_set():
                 return  # stays `running` in the store: resumed at the next start
             while todo:
-                fut = self.pool.submit(solve_in_worker, point_data(base, points[todo[0]]), *args, background=True)
+                fut = self.pool.submit(solve_in_worker, point_data(base, points[todo[0]]), *args, background=True,
+                                       wall_limit=request["time_limit"])
                 if fut is None:
                     break
                 running[fut] = todo.pop(0)
@@ -470,6 +573,12 @@ class JobRunner:
                 try:
                     row, body = summary_row(points[i], fut.result(), None)
                 except BrokenProcessPool:
+                    if fut in self.pool.overran:
+                        self.pool.overran.discard(fut)
+                        row, body = summary_row(points[i], None, "ran over its wall-clock limit (time limit + "
+                                                f"{self.pool.grace:g} s): stopped")
+                        self.store.add_point(jid, i, row, body)
+                        continue
                     # a worker died, maybe on another request: try this point once more
                     crashes[i] = crashes.get(i, 0) + 1
                     if crashes[i] < 2:
@@ -485,7 +594,50 @@ class JobRunner:
 # --------------------------------------------------------------------------- the app
 
 
-def _openapi_bodies(app) -> None:
+def instance_path_pattern(exclude: tuple[str, ...] = ()) -> str:
+    """A `--set` path as a regular expression: an instance field first, then non-empty segments."""
+    names = sorted((f.alias or name) for name, f in Instance.model_fields.items() if (f.alias or name) not in exclude)
+    return rf"^({'|'.join(names)})(\.[^.]+)*$"
+
+
+def _openapi_limits(schema: dict, settings: Settings) -> None:
+    """This server's limits in its OpenAPI, so that a request valid by the schema is not refused
+    for a limit the schema does not show: time_limit, threads, sweep size, body size, 401."""
+    problem = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    said = {
+        "401": "Missing or wrong bearer token (when the server has PLAN_API_TOKEN).",
+        "408": f"The request body stopped arriving for {settings.body_timeout:g} s.",
+        "413": f"Body over {settings.max_body_bytes:,} bytes, an instance over {settings.max_offer_periods:,}"
+               f" offers x periods, or a sweep over {settings.max_sweep_points:,} points.",
+        "503": "Every worker busy and the queue full, or a worker lost: retry after Retry-After seconds.",
+        "504": f"The solve ran over its time limit plus {settings.job_grace:g} s and was stopped.",
+    }
+    for path, methods in schema["paths"].items():
+        for method, op in methods.items():
+            if path == "/healthz":
+                continue
+            codes = ["401"] + (["408", "413", "503"] if method == "post" else []) + (["504"] if path == "/v1/solve" else [])
+            for code in codes:
+                op.setdefault("responses", {})[code] = {**problem, "description": said[code]}
+            for param in op.get("parameters", []):
+                if param["name"] == "time_limit":
+                    param["schema"] = {"anyOf": [{"type": "number", "exclusiveMinimum": 0,
+                                                  "maximum": settings.max_time_limit}, {"type": "null"}]}
+                if param["name"] == "threads":
+                    param["schema"] = {"anyOf": [{"type": "integer", "enum": [settings.solver_threads]},
+                                                 {"type": "null"}]}
+    for name in ("SolveRequest", "SweepRequest"):
+        props = schema["components"]["schemas"][name]["properties"]
+        props["time_limit"]["anyOf"] = [{"type": "number", "exclusiveMinimum": 0, "maximum": settings.max_time_limit},
+                                        {"type": "null"}]
+        props["threads"]["anyOf"] = [{"type": "integer", "enum": [settings.solver_threads]}, {"type": "null"}]
+    params = schema["components"]["schemas"]["SweepRequest"]["properties"]["params"]
+    params["additionalProperties"] = {"type": "array", "minItems": 1, "maxItems": settings.max_sweep_points, "items": {}}
+    params["propertyNames"] = {"pattern": instance_path_pattern()}
+    params["description"] += f" At most {settings.max_sweep_points:,} points in all (the product of the list lengths)."
+
+
+def _openapi_bodies(app, settings: Settings | None = None) -> None:
     """OpenAPI from the same pydantic models: request bodies (JSON or YAML) and the bearer scheme."""
     from fastapi.openapi.utils import get_openapi
     from pydantic.json_schema import models_json_schema
@@ -512,6 +664,9 @@ def _openapi_bodies(app) -> None:
                 "required": True,
                 "content": {"application/json": {"schema": one_of}, "application/yaml": {"schema": one_of}},
             }
+        if settings is not None:
+            schema["components"]["schemas"].setdefault("Problem", Problem.model_json_schema())
+            _openapi_limits(schema, settings)
         app.openapi_schema = schema
         return schema
 
@@ -526,7 +681,8 @@ def create_app(settings: Settings | None = None):
     @asynccontextmanager
     async def lifespan(app):
         store = Store(settings.db)
-        pool = SolvePool(settings.workers, settings.queue, settings.solver_threads)
+        pool = SolvePool(settings.workers, settings.queue, settings.solver_threads, settings.job_grace,
+                         settings.worker_memory_mb)
         await asyncio.get_running_loop().run_in_executor(None, pool.warm)
         runner = JobRunner(store, pool)
         runner.start()
@@ -592,20 +748,34 @@ def create_app(settings: Settings | None = None):
         if unknown:
             raise HTTPProblem(422, "unknown query option(s)", [f"{k}: not an option of /v1/solve (gap, time_limit,"
                                                               " threads)" for k in unknown])
-        body = await read_body(request, settings.max_body_bytes)
-        data = parse_body(body, request.headers.get("content-type"))
-        instance_data, options = split_request(data, SolveOptionsIn, {"gap": gap, "time_limit": time_limit,
-                                                                      "threads": threads})
+        body = await read_body(request, settings.max_body_bytes, settings.body_timeout)
+        data = await run_in_threadpool(parse_body, body, request.headers.get("content-type"), settings.max_depth)
+        instance_data, options = await run_in_threadpool(
+            split_request, data, SolveOptionsIn, {"gap": gap, "time_limit": time_limit, "threads": threads})
+        query = {k: v for k, v in (("gap", gap), ("time_limit", time_limit), ("threads", threads)) if v is not None}
+        if query:  # also when the body's options replace them: a query beyond the limits is refused
+            try:
+                effective_options(SolveOptionsIn.model_validate(query, strict=False), settings)
+            except ValidationError as exc:
+                raise HTTPProblem(422, "invalid query options", _pydantic_problems(exc)) from None
         gap_, limit, threads_ = effective_options(options, settings)
         await run_in_threadpool(check_instance, instance_data, settings)
-        fut = state["pool"].submit(solve_in_worker, instance_data, gap_, limit, threads_)
+        pool: SolvePool = state["pool"]
+        fut = pool.submit(solve_in_worker, instance_data, gap_, limit, threads_, wall_limit=limit)
         if fut is None:
             raise busy()
         try:
             kind, payload = await asyncio.wrap_future(fut)
         except BrokenProcessPool:
-            raise HTTPProblem(503, "the solver process died (out of memory?); retry later",
-                              headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+            if fut in pool.overran:
+                pool.overran.discard(fut)
+                raise HTTPProblem(504, f"the solve ran over its wall-clock limit ({limit:g} s time limit + "
+                                       f"{settings.job_grace:g} s): it was stopped and its worker replaced") from None
+            raise HTTPProblem(503, "the solver process died (out of memory, or another solve ran over its limit);"
+                                   " retry later", headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+        except MemoryError:
+            raise HTTPProblem(503, f"the solve needed more than a worker's memory limit of"
+                                   f" {settings.worker_memory_mb:,} MB", headers={"Retry-After": str(RETRY_AFTER_S)}) from None
         except Exception as exc:  # noqa: BLE001 - the solve failed in the worker: say so, in one line
             log.exception("solve failed")
             raise HTTPProblem(500, f"the solve failed: {type(exc).__name__}: {exc}") from None
@@ -625,16 +795,19 @@ def create_app(settings: Settings | None = None):
     @app.post("/v1/sweeps", status_code=202, response_model=JobCreated, responses=problem_responses, tags=["sweeps"])
     async def create_sweep(request: Request):
         """Start a sweep: one solve per combination of parameter values, run in the background."""
-        body = await read_body(request, settings.max_body_bytes)
-        data = parse_body(body, request.headers.get("content-type"))
+        body = await read_body(request, settings.max_body_bytes, settings.body_timeout)
+        data = await run_in_threadpool(parse_body, body, request.headers.get("content-type"), settings.max_depth)
         if not isinstance(data, dict) or "instance" not in data:
             raise HTTPProblem(422, "a sweep request is {instance, params, gap?, time_limit?}", ["instance: required"])
-        instance_data, options = split_request(data, SweepOptionsIn, {})
+        instance_data, options = await run_in_threadpool(split_request, data, SweepOptionsIn, {})
         gap_, limit, threads_ = effective_options(options, settings)
         total = 1
         for path, values in options.params.items():
             if not values:
                 raise HTTPProblem(422, "invalid request options", [f"params.{path}: needs at least one value"])
+            if len(values) > settings.max_sweep_points:
+                raise HTTPProblem(422, "invalid request options", [f"params.{path}: {len(values)} values, more than"
+                                                                   f" this server's {settings.max_sweep_points:,} points"])
             total *= len(values)
         if total > settings.max_sweep_points:
             raise HTTPProblem(413, f"the sweep has {total:,} points, over this server's limit of"
@@ -683,7 +856,7 @@ def create_app(settings: Settings | None = None):
             raise HTTPProblem(404, f"no schema {which!r}: expected instance or result")
         return json_schema(name)
 
-    _openapi_bodies(app)
+    _openapi_bodies(app, settings)
     return app
 
 
@@ -717,6 +890,54 @@ def check_port(host: str, port: int) -> None:
             raise InputError([f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})"]) from None
 
 
+def header_timeout_protocol(seconds: float):
+    """uvicorn's h11 protocol, closing a connection whose request headers do not arrive within
+    `seconds` (from the connection or from the end of the last response). uvicorn has only an
+    idle keep-alive timeout, which any byte resets: a client sending headers slowly held a
+    connection open indefinitely."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderTimeoutH11(H11Protocol):
+        _header_timer = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._header_timer = self.loop.call_later(seconds, self._headers_late)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _waiting_for_headers(self) -> bool:
+            return self.cycle is None or self.cycle.response_complete
+
+        def _headers_late(self) -> None:
+            self._header_timer = None
+            if self._waiting_for_headers() and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if not self._waiting_for_headers():
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderTimeoutH11
+
+
 def serve(host: str, port: int, log_level: str, console, **options) -> None:
     """`plan serve`: settings from the options and the environment, a line saying what runs,
     then uvicorn until SIGTERM (requests still waiting get 10 s; a sweep resumes at the next start)."""
@@ -738,4 +959,5 @@ def serve(host: str, port: int, log_level: str, console, **options) -> None:
         f"plan serve: http://{host}:{port}  {settings.workers} workers x {settings.solver_threads} thread(s),"
         f" queue {settings.queue}, time limit <= {settings.max_time_limit:g} s, db {settings.db},"
         f" token {'required' if settings.token else 'not set'}", markup=False, soft_wrap=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=10)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), timeout_graceful_shutdown=10,
+                http=header_timeout_protocol(settings.header_timeout))

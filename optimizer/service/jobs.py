@@ -174,13 +174,21 @@ WARM_UP_INSTANCE = {
 }
 
 
-def warm_up(threads: int) -> None:
+def warm_up(threads: int, memory_mb: int | None = None) -> None:
     """Once per worker process: load the solver stack and run one trivial solve, so the first
     request is as fast as the rest. It also fixes HiGHS's thread count for the process (HiGHS
-    keeps the first one it is given), which is why a server has one `solver_threads`."""
+    keeps the first one it is given), which is why a server has one `solver_threads`.
+    `memory_mb` caps the process's address space: a solve needing more fails with MemoryError
+    in its own worker instead of taking the machine's memory."""
     from optimizer.process import die_with_parent
 
     die_with_parent()
+    if memory_mb:
+        import resource
+
+        limit = memory_mb * 1024 * 1024
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
     solve_in_worker(WARM_UP_INSTANCE, 0.0, 10.0, threads)
 
 
