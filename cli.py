@@ -128,7 +128,7 @@ def solve(
     strict: StrictOpt = False,
     engine: Annotated[str, _opt("--engine", help="Scenarios: ef (extensive form, in-process) or ph (progressive"
                                 " hedging over MPI, the mpi extra).")] = "ef",
-    ranks: Annotated[int, _opt("--ranks", min=1, help="--engine ph: MPI processes, a multiple of 3.")] = 3,
+    ranks: Annotated[int, _opt("--ranks", min=1, help="--engine ph: MPI processes, a multiple of 3 (hub, outer- and inner-bound spokes) or of 2 (hub, inner-bound spoke).")] = 3,
 ) -> None:
     """Find the cheapest buy-and-lease plan (or the largest capacity) for an instance."""
     inst = load_or_exit(instance, set_, strict)

@@ -16,7 +16,6 @@ import argparse
 import csv
 import io
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,17 +34,20 @@ def sampled(base: dict, count: int) -> dict:
 
 
 def run(path: Path, *extra: str, time_limit: float) -> dict:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "cli", "solve", str(path), "--json", "--gap", "1e-3",
-                           "--time-limit", str(time_limit), *extra], capture_output=True, text=True, cwd=ROOT)
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
+        # GNU time's %M: the largest resident set of any one process of the run (for PH: one rank)
+        timer = ["/usr/bin/time", "-q", "-f", "%M", "-o", rss.name] if Path("/usr/bin/time").exists() else []
+        done = subprocess.run([*timer, sys.executable, "-m", "cli", "solve", str(path), "--json", "--gap", "1e-3",
+                               "--time-limit", str(time_limit), *extra], capture_output=True, text=True, cwd=ROOT)
+        text = Path(rss.name).read_text().split()
+        peak = float(text[-1]) if timer and text else float("nan")  # kB (apt install time for GNU time)
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # kB, the largest child so far
     out = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
     bounds = out.get("bounds") or {}
     return {"wall_s": wall, "objective": out.get("objective"), "status": out.get("status", f"exit {done.returncode}"),
             "gap": bounds.get("gap"), "inner": bounds.get("inner"), "outer": bounds.get("outer"),
-            "peak_mb": max(peak, before) / 1024}
+            "peak_mb": peak / 1024}
 
 
 def main(argv=None) -> int:

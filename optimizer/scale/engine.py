@@ -37,14 +37,21 @@ def mpiexec() -> str:
     return found
 
 
+def cylinders(ranks: int) -> int:
+    """3 (hub, Lagrangian outer-bound spoke, xhat inner-bound spoke) when the ranks divide by 3,
+    else 2 (hub and xhat spoke; the outer bound is then the hub's wait-and-see bound)."""
+    return 3 if ranks % 3 == 0 else 2
+
+
 def check_ranks(instance: Instance, ranks: int) -> None:
-    """3 ranks per group (hub, outer-bound spoke, inner-bound spoke), each rank of a cylinder
-    holding at least one scenario."""
+    """A multiple of 3 or of 2 ranks, each rank of a cylinder holding at least one scenario."""
     count = len(instance.scenarios)
-    if ranks < 3 or ranks % 3:
-        raise InputError([f"--ranks {ranks}: a multiple of 3 (hub, outer-bound and inner-bound cylinders)"])
-    if ranks // 3 > count:
-        raise InputError([f"--ranks {ranks}: more ranks per cylinder ({ranks // 3}) than scenarios ({count})"])
+    if ranks < 2 or (ranks % 3 and ranks % 2):
+        raise InputError([f"--ranks {ranks}: a multiple of 3 (hub, outer-bound and inner-bound cylinders) or of 2"
+                          " (hub and inner-bound cylinder)"])
+    per = ranks // cylinders(ranks)
+    if per > count:
+        raise InputError([f"--ranks {ranks}: more ranks per cylinder ({per}) than scenarios ({count})"])
 
 
 def solve_ph(instance: Instance, path: Path, overrides: list[str] | None, ranks: int, options,
@@ -61,7 +68,7 @@ def solve_ph(instance: Instance, path: Path, overrides: list[str] | None, ranks:
     out = folder / "ph.json"
     cmd = [launcher, "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "optimizer.scale.ph_driver",
            str(Path(path).resolve()), str(out), "--max-iterations", str(max_iterations), "--rel-gap", str(rel_gap),
-           "--rho", str(rho)]
+           "--rho", str(rho), "--cylinders", str(cylinders(ranks)), "--subproblem-gap", str(options.gap)]
     if options.time_limit is not None:
         cmd += ["--time-limit", str(options.time_limit)]
     for o in overrides or []:
@@ -75,7 +82,7 @@ def solve_ph(instance: Instance, path: Path, overrides: list[str] | None, ranks:
     if "error" in found:
         raise InputError(found["error"])
     if found.get("first_stage") is None:
-        raise RuntimeError(f"progressive hedging found no plan; its log: {folder / 'ph.log'}")
+        return no_plan_within_limits(instance, stage, found, ranks, options, started, folder)
     decisions = {tuple(s): n for s, n in zip(found["slots"], found["first_stage"])}
     result = solve_with_first_stage(instance, stage, decisions, options, started)
     inner, outer = found["inner"], found["outer"]
@@ -83,6 +90,22 @@ def solve_ph(instance: Instance, path: Path, overrides: list[str] | None, ranks:
     result.bounds = Bounds(inner=inner, outer=outer, gap=gap, ranks=ranks)
     result.message = (f"{result.message}; progressive hedging over {ranks} ranks: bounds {outer:,.6g} .. {inner:,.6g}"
                       f" (gap {gap:.2%}); log in {folder}")
+    return result
+
+
+def no_plan_within_limits(instance: Instance, stage, found: dict, ranks: int, options, started: float,
+                          folder: Path) -> Result:
+    """PH stopped (time or iteration limit) before its inner-bound spoke evaluated any plan: a
+    result without a plan (exit 3, as any solve without one), with the outer bound it has."""
+    from optimizer.planning.scenarios import _no_plan
+
+    outer = found.get("outer")
+    said = f"; the optimum is at least {outer:,.6g}" if outer is not None and abs(outer) < 1e300 else ""
+    limit = f"{options.time_limit:g} s" if options.time_limit is not None else "none"
+    message = (f"progressive hedging over {ranks} ranks stopped before any plan was evaluated (time limit {limit})"
+               f"{said}: give it more time, or use --engine ef; log in {folder}")
+    result = _no_plan(instance, stage.plan, "time_limit", message, options, time.perf_counter() - started, started)
+    result.bounds = Bounds(inner=None, outer=outer if said else None, gap=None, ranks=ranks)
     return result
 
 

@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rel-gap", type=float, default=0.01)
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--rho", type=float, default=1.0)
+    parser.add_argument("--subproblem-gap", type=float, default=0.0,
+                        help="relative MIP gap of the hub's scenario solves (plan solve --gap); bounds stay exact")
+    parser.add_argument("--cylinders", type=int, choices=(2, 3), default=3,
+                        help="3: hub, Lagrangian (outer) and xhat (inner) spokes; 2: hub and xhat spoke, the"
+                             " outer bound then being the hub's wait-and-see bound of iteration 0")
     args = parser.parse_args(argv)
 
     from mpi4py import MPI
@@ -58,16 +63,20 @@ def main(argv: list[str] | None = None) -> None:
     cfg.rel_gap = args.rel_gap
     cfg.time_limit = args.time_limit
     cfg.max_solver_threads = 1  # one HiGHS thread per rank
+    if args.subproblem_gap > 0:  # PH's iterates need not be exact; the spokes' bounds are
+        cfg.iter0_mipgap = cfg.iterk_mipgap = args.subproblem_gap
     cfg.linearize_proximal_terms = True  # HiGHS has no quadratic proximal term
     cfg.linearize_binary_proximal_terms = True
-    cfg.lagrangian = True
+    cfg.lagrangian = args.cylinders == 3
     cfg.xhatshuffle = True
 
     names = stage.plan.names
     beans = (cfg, scenario_creator, None, names)
     kwargs = {"scenario_creator_kwargs": {"stage": stage}}
     hub = vanilla.ph_hub(*beans, **kwargs)
-    spokes = [vanilla.lagrangian_spoke(*beans, **kwargs), vanilla.xhatshuffle_spoke(*beans, **kwargs)]
+    spokes = [vanilla.xhatshuffle_spoke(*beans, **kwargs)]
+    if args.cylinders == 3:
+        spokes.insert(0, vanilla.lagrangian_spoke(*beans, **kwargs))
     wheel = WheelSpinner(hub, spokes)
     wheel.spin()
 
