@@ -85,7 +85,9 @@ def solve_ph(instance: Instance, path: Path, overrides: list[str] | None, ranks:
         return no_plan_within_limits(instance, stage, found, ranks, options, started, folder)
     decisions = {tuple(s): n for s, n in zip(found["slots"], found["first_stage"])}
     result = solve_with_first_stage(instance, stage, decisions, options, started)
-    inner, outer = found["inner"], found["outer"]
+    # the plan re-solved here is feasible and priced exactly: it can only tighten the inner bound
+    # (the spoke evaluated it with the hub's subproblem gap)
+    inner, outer = min(found["inner"], result.objective), found["outer"]
     gap = (inner - outer) / abs(inner) if inner else None
     result.bounds = Bounds(inner=inner, outer=outer, gap=gap, ranks=ranks)
     result.message = (f"{result.message}; progressive hedging over {ranks} ranks: bounds {outer:,.6g} .. {inner:,.6g}"

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg.time_limit = args.time_limit
     cfg.max_solver_threads = 1  # one HiGHS thread per rank
     if args.subproblem_gap > 0:  # PH's iterates need not be exact; the spokes' bounds are
+        cfg.add_mipgap_specs()
         cfg.iter0_mipgap = cfg.iterk_mipgap = args.subproblem_gap
     cfg.linearize_proximal_terms = True  # HiGHS has no quadratic proximal term
     cfg.linearize_binary_proximal_terms = True
