@@ -42,9 +42,14 @@ def test_a_solve_past_its_wall_clock_limit_is_stopped_and_the_pool_serves_on():
     pool = SolvePool(1, 1, grace=0.5)
     try:
         late = pool.submit(time.sleep, 60, wall_limit=0.5)  # stands for a solve that ignores its time limit
+        queued = pool.submit(time.sleep, 60)  # waits behind it: lost with the workers (503 to its caller)
         with pytest.raises(BrokenProcessPool):
             late.result(timeout=40)  # the watchdog kills it about 1 s after it starts running
-        assert late in pool.overran
+        assert late in pool.overran and queued not in pool.overran
+        deadline = time.monotonic() + 30
+        while not queued.done() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert queued.done() and pool.in_flight == 0
         assert pool.submit(noop, wall_limit=5).result(timeout=60) is None  # a fresh worker answers
     finally:
         pool.shutdown()

@@ -245,13 +245,16 @@ class SolvePool:
                         started = self._started.setdefault(fut, now)
                         if now - started > allowed:
                             late.append((fut, executor))
+                doomed = []
                 for fut, executor in late:
                     self.overran.add(fut)
                     self._limits.pop(fut, None)
                     if executor is self._executor:
                         log.error("a solve ran over its wall-clock limit; replacing the solver processes")
                         self._executor = self._new_executor()
-                        _kill_workers(executor)
+                        doomed.append(executor)
+            for executor in doomed:  # outside the lock: cancelling runs done-callbacks that take it
+                _kill_workers(executor)
 
     def wall_limit(self, fut: Future) -> float | None:
         entry = self._limits.get(fut)
