@@ -105,3 +105,26 @@ def test_no_inner_bound_within_the_limits_is_exit_3_with_the_outer_bound(monkeyp
     assert result["status"] == "time_limit" and result["orders"] == []
     assert result["bounds"]["inner"] is None and result["bounds"]["outer"] == 1234.5
     assert "before any plan" in result["message"] and "at least 1,234.5" in result["message"]
+
+
+def test_a_plan_that_cannot_be_re_solved_in_time_is_exit_3_with_both_bounds(monkeypatch):
+    import subprocess
+
+    from optimizer.scale import engine
+
+    def fake_run(cmd, cwd, **kwargs):
+        out = cmd[cmd.index("optimizer.scale.ph_driver") + 2]
+        with open(out, "w") as fh:
+            json.dump({"inner": 2000.0, "outer": 1234.5, "now": 2, "slots": [["A", 1]], "first_stage": [1]}, fh)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    def too_slow(*args, **kwargs):
+        raise engine.PlanNotRebuilt("time_limit")
+
+    monkeypatch.setattr(engine.subprocess, "run", fake_run)
+    monkeypatch.setattr(engine, "solve_with_first_stage", too_slow)
+    ph = run("solve", SAMPLED, "--json", "--engine", "ph", "--ranks", "3", "--time-limit", "5")
+    assert ph.exit_code == 3, ph.output
+    result = json.loads(ph.stdout)
+    assert result["bounds"]["inner"] == 2000.0 and result["bounds"]["outer"] == 1234.5
+    assert "could not be re-solved" in result["message"]

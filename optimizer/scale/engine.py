@@ -84,7 +84,15 @@ def solve_ph(instance: Instance, path: Path, overrides: list[str] | None, ranks:
     if found.get("first_stage") is None:
         return no_plan_within_limits(instance, stage, found, ranks, options, started, folder)
     decisions = {tuple(s): n for s, n in zip(found["slots"], found["first_stage"])}
-    result = solve_with_first_stage(instance, stage, decisions, options, started)
+    try:
+        # its own time budget: PH may have used all of the first (the re-solve is per-scenario sized)
+        result = solve_with_first_stage(instance, stage, decisions, options, time.perf_counter())
+    except PlanNotRebuilt as exc:
+        result = no_plan_within_limits(instance, stage, found, ranks, options, started, folder,
+                                       why=f"its best plan (expected cost at most {found['inner']:,.6g}) could not"
+                                           f" be re-solved to report it ({exc})")
+        result.bounds.inner = found["inner"]
+        return result
     # the plan re-solved here is feasible and priced exactly: it can only tighten the inner bound
     # (the spoke evaluated it with the hub's subproblem gap)
     inner, outer = min(found["inner"], result.objective), found["outer"]
@@ -95,8 +103,12 @@ def solve_ph(instance: Instance, path: Path, overrides: list[str] | None, ranks:
     return result
 
 
+class PlanNotRebuilt(RuntimeError):
+    """The first stage PH chose could not be re-solved scenario by scenario within the time limit."""
+
+
 def no_plan_within_limits(instance: Instance, stage, found: dict, ranks: int, options, started: float,
-                          folder: Path) -> Result:
+                          folder: Path, why: str | None = None) -> Result:
     """PH stopped (time or iteration limit) before its inner-bound spoke evaluated any plan: a
     result without a plan (exit 3, as any solve without one), with the outer bound it has."""
     from optimizer.planning.scenarios import _no_plan
@@ -104,8 +116,8 @@ def no_plan_within_limits(instance: Instance, stage, found: dict, ranks: int, op
     outer = found.get("outer")
     said = f"; the optimum is at least {outer:,.6g}" if outer is not None and abs(outer) < 1e300 else ""
     limit = f"{options.time_limit:g} s" if options.time_limit is not None else "none"
-    message = (f"progressive hedging over {ranks} ranks stopped before any plan was evaluated (time limit {limit})"
-               f"{said}: give it more time, or use --engine ef; log in {folder}")
+    why = why or f"stopped before any plan was evaluated (time limit {limit})"
+    message = f"progressive hedging over {ranks} ranks {why}{said}: give it more time, or use --engine ef; log in {folder}"
     result = _no_plan(instance, stage.plan, "time_limit", message, options, time.perf_counter() - started, started)
     result.bounds = Bounds(inner=None, outer=outer if said else None, gap=None, ranks=ranks)
     return result
@@ -121,5 +133,5 @@ def solve_with_first_stage(instance: Instance, stage, decisions: dict, options, 
         p.fixed = {**p.fixed, **decisions}
     outcome = _solve_with_bounds(plan, options, started)
     if not outcome.has_plan:
-        raise RuntimeError(f"the plan of progressive hedging's inner bound could not be re-solved ({outcome.status})")
+        raise PlanNotRebuilt(outcome.status)
     return extract_scenarios(instance, plan, outcome, options, started)
