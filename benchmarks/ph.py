@@ -1,6 +1,6 @@
 """Extensive form against progressive hedging (issue 12): wall time, bounds' gap, memory.
 
-    python benchmarks/ph.py [--offers 20 --periods 12 --counts 10,50,200 --ranks 3]
+    python benchmarks/ph.py [--offers 20 --periods 12 --counts 10,50,200,1000 --ranks 2,3 --cap 900]
 
 The base is the generated `plain` instance (benchmarks/generate.py) with a sample: the price
 factor of every offer from period 3 on drawn uniform in [0.8, 1.3] (one draw per offer and
@@ -16,6 +16,8 @@ import argparse
 import csv
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,19 +35,29 @@ def sampled(base: dict, count: int) -> dict:
     return {**base, "sample": {"count": count, "seed": 1, "known": 3, "vary": vary}}
 
 
-def run(path: Path, *extra: str, time_limit: float) -> dict:
+def run(path: Path, *extra: str, time_limit: float, cap: float) -> dict:
     t0 = time.perf_counter()
     with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
         # GNU time's %M: the largest resident set of any one process of the run (for PH: one rank)
         timer = ["/usr/bin/time", "-q", "-f", "%M", "-o", rss.name] if Path("/usr/bin/time").exists() else []
-        done = subprocess.run([*timer, sys.executable, "-m", "cli", "solve", str(path), "--json", "--gap", "1e-3",
-                               "--time-limit", str(time_limit), *extra], capture_output=True, text=True, cwd=ROOT)
+        # its own process group, so that a run past `cap` is ended with its MPI ranks
+        proc = subprocess.Popen([*timer, sys.executable, "-m", "cli", "solve", str(path), "--json", "--gap", "1e-3",
+                                 "--time-limit", str(time_limit), *extra], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True)
+        try:
+            stdout, _ = proc.communicate(timeout=cap)
+            status = None
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, _ = proc.communicate()
+            status = f"killed at {cap:g} s"
         text = Path(rss.name).read_text().split()
-        peak = float(text[-1]) if timer and text else float("nan")  # kB (apt install time for GNU time)
+        peak = float(text[-1]) if timer and text and text[-1].isdigit() else float("nan")  # kB (GNU time)
     wall = time.perf_counter() - t0
-    out = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
+    out = json.loads(stdout) if stdout.strip().startswith("{") else {}
     bounds = out.get("bounds") or {}
-    return {"wall_s": wall, "objective": out.get("objective"), "status": out.get("status", f"exit {done.returncode}"),
+    status = status or out.get("status", f"exit {proc.returncode}")
+    return {"wall_s": wall, "objective": out.get("objective"), "status": status,
             "gap": bounds.get("gap"), "inner": bounds.get("inner"), "outer": bounds.get("outer"),
             "peak_mb": peak / 1024}
 
@@ -56,9 +68,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--offers", type=int, default=20)
     ap.add_argument("--periods", type=int, default=12)
-    ap.add_argument("--counts", default="10,50,200")
-    ap.add_argument("--ranks", default="3")
+    ap.add_argument("--counts", default="10,50,200,1000")
+    ap.add_argument("--ranks", default="2,3")
     ap.add_argument("--time-limit", type=float, default=300)
+    ap.add_argument("--cap", type=float, default=900, help="wall seconds after which a run is ended (killed)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ph.csv")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "ph-scaling.png")
     args = ap.parse_args(argv)
@@ -70,7 +83,7 @@ def main(argv=None) -> int:
             path.write_text(yaml.safe_dump(sampled(base, count)))
             engines = [("ef", [])] + [(f"ph-{r}", ["--engine", "ph", "--ranks", r]) for r in args.ranks.split(",")]
             for name, extra in engines:
-                row = {"scenarios": count, "engine": name, **run(path, *extra, time_limit=args.time_limit)}
+                row = {"scenarios": count, "engine": name, **run(path, *extra, time_limit=args.time_limit, cap=args.cap)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     buf = io.StringIO()

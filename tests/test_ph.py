@@ -104,7 +104,8 @@ def test_no_inner_bound_within_the_limits_is_exit_3_with_the_outer_bound(monkeyp
     result = json.loads(ph.stdout)
     assert result["status"] == "time_limit" and result["orders"] == []
     assert result["bounds"]["inner"] is None and result["bounds"]["outer"] == 1234.5
-    assert "before any plan" in result["message"] and "at least 1,234.5" in result["message"]
+    assert "found no plan within the limits (time limit 5 s)" in result["message"]
+    assert "at least 1,234.5" in result["message"]
 
 
 def test_a_plan_that_cannot_be_re_solved_in_time_is_exit_3_with_both_bounds(monkeypatch):
@@ -128,3 +129,21 @@ def test_a_plan_that_cannot_be_re_solved_in_time_is_exit_3_with_both_bounds(monk
     result = json.loads(ph.stdout)
     assert result["bounds"]["inner"] == 2000.0 and result["bounds"]["outer"] == 1234.5
     assert "could not be re-solved" in result["message"]
+
+
+def test_the_first_candidate_is_the_first_stage_of_a_small_extensive_form():
+    """The inner-bound spoke's first candidate, evaluated before PH's first iterate: the
+    extensive form of k scenarios spread over the list. From the file's header: s1, s2, s4 calm
+    (A in period 1 then costs 3, B 5, nothing 7), s3 under the rule (A 9.5, B 5, nothing 8).
+    With a share p of rule scenarios, A costs 3 + 6.5p, below B's 5 while p < 2/6.5 = 0.31;
+    nothing costs 7 + p, never the cheapest.
+      k=1: s1 -> p 0 -> A;  k=3: s1, s2, s3 (i x 4 // 3 = 0, 1, 2) -> p 1/3 -> B;  k=4: p 1/4 -> A."""
+    from models.loading import load_instance
+    from optimizer.scale.model import two_stage
+    from optimizer.scale.ph_driver import subsample_first_stage
+
+    stage = two_stage(load_instance(SAMPLED, []))
+    assert stage.slots == [("A", 1), ("B", 1), ("L", 1)]
+    assert subsample_first_stage("appsi_highs", stage=stage, count=1) == {"ROOT": [1, 0, 0]}
+    assert subsample_first_stage("appsi_highs", stage=stage, count=3) == {"ROOT": [0, 1, 0]}
+    assert subsample_first_stage("appsi_highs", stage=stage, count=4) == {"ROOT": [1, 0, 0]}

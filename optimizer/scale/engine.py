@@ -116,7 +116,7 @@ def no_plan_within_limits(instance: Instance, stage, found: dict, ranks: int, op
     outer = found.get("outer")
     said = f"; the optimum is at least {outer:,.6g}" if outer is not None and abs(outer) < 1e300 else ""
     limit = f"{options.time_limit:g} s" if options.time_limit is not None else "none"
-    why = why or f"stopped before any plan was evaluated (time limit {limit})"
+    why = why or f"found no plan within the limits (time limit {limit}): it stopped before any plan was evaluated"
     message = f"progressive hedging over {ranks} ranks {why}{said}: give it more time, or use --engine ef; log in {folder}"
     result = _no_plan(instance, stage.plan, "time_limit", message, options, time.perf_counter() - started, started)
     result.bounds = Bounds(inner=None, outer=outer if said else None, gap=None, ranks=ranks)

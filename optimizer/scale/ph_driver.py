@@ -2,11 +2,17 @@
 
     mpiexec -n 3 python -m mpi4py -m optimizer.scale.ph_driver INSTANCE OUT.json [--set PATH=VALUE ...]
 
-Rank groups: the PH hub, a Lagrangian spoke (outer bound), an xhatshuffle spoke (inner bound);
-the number of ranks must be a multiple of 3 (each cylinder gets N/3 ranks, scenarios spread over
-them). Rank 0 writes OUT.json: {inner, outer, slots, first_stage} in the instance's money (the
-models' scaled money is converted back), or {error} for bad input. Run it under `python -m mpi4py`
-so that a rank that fails aborts them all.
+Rank groups (--cylinders 3): the PH hub, a Lagrangian spoke (outer bound), an xhatshuffle spoke
+(inner bound), each with N/3 ranks; --cylinders 2: the hub and the xhatshuffle spoke, N/2 each
+(the outer bound is then the hub's wait-and-see bound). The scenarios are spread over a
+cylinder's ranks. Before PH's first iterate the xhat spoke evaluates the first stage of a small
+extensive form (--xhat-first scenarios), so there is an inner bound even when iteration 0 (every
+scenario solved once on the hub) outlasts the time limit; rho is proportional to each first-stage
+unit's cost coefficient (--rho-setter coeff, --rho the multiplier).
+
+Rank 0 writes OUT.json: {inner, outer, slots, first_stage} in the instance's money (the models'
+scaled money is converted back), or {error} for bad input. Run it under `python -m mpi4py` so
+that a rank that fails aborts them all.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+from functools import partial
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,7 +34,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--rho", type=float, default=1.0)
     parser.add_argument("--subproblem-gap", type=float, default=0.0,
-                        help="relative MIP gap of the hub's scenario solves (plan solve --gap); bounds stay exact")
+                        help="relative MIP gap of iteration 0's scenario solves (plan solve --gap); bounds stay valid")
+    parser.add_argument("--iterk-gap", type=float, default=None,
+                        help="relative MIP gap of the scenario solves after iteration 0 (default: the larger of"
+                             " --subproblem-gap and 1%%): PH's iterates need not be exact")
+    parser.add_argument("--rho-setter", choices=("coeff", "fixed"), default="coeff",
+                        help="coeff: rho of each first-stage unit = --rho x |its cost coefficient| (mpi-sppy's"
+                             " CoeffRho); fixed: rho = --rho for all")
+    parser.add_argument("--xhat-first", type=int, default=3,
+                        help="before PH's first iterate, the inner-bound spoke evaluates the first stage of the"
+                             " extensive form of this many scenarios spread over the list (0: off)")
     parser.add_argument("--cylinders", type=int, choices=(2, 3), default=3,
                         help="3: hub, Lagrangian (outer) and xhat (inner) spokes; 2: hub and xhat spoke, the"
                              " outer bound then being the hub's wait-and-see bound of iteration 0")
@@ -63,9 +79,20 @@ def main(argv: list[str] | None = None) -> None:
     cfg.rel_gap = args.rel_gap
     cfg.time_limit = args.time_limit
     cfg.max_solver_threads = 1  # one HiGHS thread per rank
-    if args.subproblem_gap > 0:  # PH's iterates need not be exact; the spokes' bounds are
-        cfg.add_mipgap_specs()
-        cfg.iter0_mipgap = cfg.iterk_mipgap = args.subproblem_gap
+    # PH's iterates need not be exact: the outer bounds use each solve's dual bound and the inner
+    # bound is a feasible plan's cost, so both stay valid at any subproblem gap
+    cfg.add_mipgap_specs()
+    cfg.iter0_mipgap = args.subproblem_gap
+    cfg.iterk_mipgap = args.iterk_gap if args.iterk_gap is not None else max(args.subproblem_gap, 0.01)
+    # ... but a bound is only as tight as its solves: the Lagrangian's (dual bounds) and the xhat
+    # spoke's (its plans' costs) stay at the solve's gap (with the first stage fixed they are quick)
+    cfg.add_mipgap_specs("lagrangian")
+    cfg.lagrangian_iter0_mipgap = cfg.lagrangian_iterk_mipgap = args.subproblem_gap
+    cfg.coeff_rho_args()
+    cfg.coeff_rho = args.rho_setter == "coeff"
+    cfg.coeff_rho_multiplier = args.rho
+    if args.xhat_first > 0:  # an inner bound before the hub's first iterate (which may take long)
+        cfg.xhatshuffle_try_feasible_xhat_first = True
     cfg.linearize_proximal_terms = True  # HiGHS has no quadratic proximal term
     cfg.linearize_binary_proximal_terms = True
     cfg.lagrangian = args.cylinders == 3
@@ -75,7 +102,14 @@ def main(argv: list[str] | None = None) -> None:
     beans = (cfg, scenario_creator, None, names)
     kwargs = {"scenario_creator_kwargs": {"stage": stage}}
     hub = vanilla.ph_hub(*beans, **kwargs)
-    spokes = [vanilla.xhatshuffle_spoke(*beans, **kwargs)]
+    if cfg.coeff_rho:
+        vanilla.add_coeff_rho(hub, cfg)
+    candidate = partial(subsample_first_stage, count=args.xhat_first) if args.xhat_first > 0 else None
+    xhat = vanilla.xhatshuffle_spoke(*beans, **kwargs, feasible_xhat_creator=candidate)
+    exact = {**xhat["opt_kwargs"]["options"]["iterk_solver_options"], "mipgap": args.subproblem_gap}
+    xhat["opt_kwargs"]["options"]["xhat_looper_options"]["xhat_solver_options"] = exact
+    xhat["opt_kwargs"]["options"]["solver_options"] = exact  # the first candidate's evaluation
+    spokes = [xhat]
     if args.cylinders == 3:
         spokes.insert(0, vanilla.lagrangian_spoke(*beans, **kwargs))
     wheel = WheelSpinner(hub, spokes)
@@ -100,6 +134,32 @@ def main(argv: list[str] | None = None) -> None:
             "slots": [list(s) for s in stage.slots],
             "first_stage": first,
         })
+
+
+def subsample_first_stage(solver_name, solver_options=None, *, stage, count: int) -> dict:
+    """A first candidate for the inner-bound spoke, before PH's first iterate: the extensive form of
+    `count` scenarios spread evenly over the list (a small sample-average problem), its first stage
+    rounded. Every rank of the spoke computes the same one (the same model, one thread, no time
+    limit); mpi-sppy then fixes it in all scenarios and, when all are feasible, that expected cost is
+    an inner bound."""
+    import pyomo.environ as pyo
+    from mpisppy.utils import sputils
+
+    from optimizer.scale.model import scenario_creator
+
+    names = stage.plan.names
+    k = max(1, min(count, len(names)))
+    chosen = [names[i * len(names) // k] for i in range(k)]
+    ef = sputils.create_EF(chosen, scenario_creator, scenario_creator_kwargs={"stage": stage}, suppress_warnings=True)
+    solver = pyo.SolverFactory(solver_name)
+    gap = (solver_options or {}).get("mipgap")
+    solver.options.update({"threads": 1, **({"mip_rel_gap": gap} if gap else {})})
+    solver.solve(ef, load_solutions=True)
+    if len(chosen) == 1:
+        values = [v.value for v in ef._mpisppy_node_list[0].nonant_vardata_list]
+    else:
+        values = [ef.ref_vars[("ROOT", i)].value for i in range(len(stage.slots))]
+    return {"ROOT": [float(round(v or 0)) for v in values]}
 
 
 def _silently_import_mpisppy() -> None:
