@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     hub = vanilla.ph_hub(*beans, **kwargs)
     if cfg.coeff_rho:
         vanilla.add_coeff_rho(hub, cfg)
-    candidate = partial(subsample_first_stage, count=args.xhat_first) if args.xhat_first > 0 else None
+    candidate = (partial(subsample_first_stage, count=args.xhat_first, gap=args.subproblem_gap)
+                 if args.xhat_first > 0 else None)
     xhat = vanilla.xhatshuffle_spoke(*beans, **kwargs, feasible_xhat_creator=candidate)
     exact = {**xhat["opt_kwargs"]["options"]["iterk_solver_options"], "mipgap": args.subproblem_gap}
     xhat["opt_kwargs"]["options"]["xhat_looper_options"]["xhat_solver_options"] = exact
@@ -136,12 +137,13 @@ def main(argv: list[str] | None = None) -> None:
         })
 
 
-def subsample_first_stage(solver_name, solver_options=None, *, stage, count: int) -> dict:
+def subsample_first_stage(solver_name, solver_options=None, *, stage, count: int, gap: float = 0.0) -> dict:
     """A first candidate for the inner-bound spoke, before PH's first iterate: the extensive form of
     `count` scenarios spread evenly over the list (a small sample-average problem), its first stage
     rounded. Every rank of the spoke computes the same one (the same model, one thread, no time
     limit); mpi-sppy then fixes it in all scenarios and, when all are feasible, that expected cost is
-    an inner bound."""
+    an inner bound. Solved at the solve's `gap`, not at the iterates' looser one that mpi-sppy
+    passes in `solver_options` (at 1% the candidate cost 0.3% more at 50 futures)."""
     import pyomo.environ as pyo
     from mpisppy.utils import sputils
 
@@ -152,8 +154,7 @@ def subsample_first_stage(solver_name, solver_options=None, *, stage, count: int
     chosen = [names[i * len(names) // k] for i in range(k)]
     ef = sputils.create_EF(chosen, scenario_creator, scenario_creator_kwargs={"stage": stage}, suppress_warnings=True)
     solver = pyo.SolverFactory(solver_name)
-    gap = (solver_options or {}).get("mipgap")
-    solver.options.update({"threads": 1, **({"mip_rel_gap": gap} if gap else {})})
+    solver.options.update({"threads": 1, "mip_rel_gap": gap})
     solver.solve(ef, load_solutions=True)
     if len(chosen) == 1:
         values = [v.value for v in ef._mpisppy_node_list[0].nonant_vardata_list]
