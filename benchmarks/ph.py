@@ -72,6 +72,7 @@ def main(argv=None) -> int:
     ap.add_argument("--ranks", default="2,3")
     ap.add_argument("--time-limit", type=float, default=300)
     ap.add_argument("--cap", type=float, default=900, help="wall seconds after which a run is ended (killed)")
+    ap.add_argument("--append", action="store_true", help="keep the rows of --out for other scenario counts")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ph.csv")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "ph-scaling.png")
     args = ap.parse_args(argv)
@@ -86,6 +87,11 @@ def main(argv=None) -> int:
                 row = {"scenarios": count, "engine": name, **run(path, *extra, time_limit=args.time_limit, cap=args.cap)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+    if args.append and args.out.exists():
+        measured = {r["scenarios"] for r in rows}
+        kept = [{**r, "scenarios": int(r["scenarios"]), "wall_s": float(r["wall_s"])}
+                for r in csv.DictReader(args.out.open()) if int(r["scenarios"]) not in measured]
+        rows = sorted(kept + rows, key=lambda r: r["scenarios"])
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
     writer.writeheader()

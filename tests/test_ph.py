@@ -147,3 +147,10 @@ def test_the_first_candidate_is_the_first_stage_of_a_small_extensive_form():
     assert subsample_first_stage("appsi_highs", stage=stage, count=1) == {"ROOT": [1, 0, 0]}
     assert subsample_first_stage("appsi_highs", stage=stage, count=3) == {"ROOT": [0, 1, 0]}
     assert subsample_first_stage("appsi_highs", stage=stage, count=4) == {"ROOT": [1, 0, 0]}
+
+
+def test_rank_counts_map_to_cylinders():
+    # a multiple of 3 gets the Lagrangian spoke too; else a multiple of 2 gets hub + xhat spoke
+    from optimizer.scale.engine import cylinders
+
+    assert [cylinders(n) for n in (2, 3, 4, 6, 8, 9)] == [2, 3, 2, 3, 2, 3]
