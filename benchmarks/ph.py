@@ -62,6 +62,43 @@ def run(path: Path, *extra: str, time_limit: float, cap: float) -> dict:
             "peak_mb": peak / 1024}
 
 
+def plot(rows: list[dict], path: Path, base: str) -> None:
+    """Wall time, and the plan's cost above the best plan any engine found at that size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from optimizer.output.files import write_atomic
+
+    def num(v):
+        return float(v) if v not in (None, "") else None
+
+    best = {}
+    for r in rows:
+        cost = num(r["inner"]) or num(r["objective"])
+        if cost is not None:
+            best[int(r["scenarios"])] = min(best.get(int(r["scenarios"]), cost), cost)
+    fig, (wall, worse) = plt.subplots(1, 2, figsize=(11, 4))
+    for engine in dict.fromkeys(r["engine"] for r in rows):
+        mine = [r for r in rows if r["engine"] == engine]
+        wall.plot([int(r["scenarios"]) for r in mine], [float(r["wall_s"]) for r in mine], marker="o", label=engine)
+        costs = [(int(r["scenarios"]), num(r["inner"]) or num(r["objective"])) for r in mine]
+        costs = [(n, 100 * (c / best[n] - 1)) for n, c in costs if c is not None]
+        worse.plot([n for n, _ in costs], [c for _, c in costs], marker="o", label=engine)
+    wall.set_ylabel("wall seconds (plan solve)")
+    worse.set_ylabel("plan's cost above the best found, %")
+    for ax in (wall, worse):
+        ax.set_xlabel("sampled scenarios")
+        ax.set_xscale("log")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Extensive form vs progressive hedging (2 or 3 ranks), {base}, 2 shared cores")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    write_atomic(path, buf.getvalue())
+
+
 def main(argv=None) -> int:
     from benchmarks.generate import generate
 
@@ -75,7 +112,11 @@ def main(argv=None) -> int:
     ap.add_argument("--append", action="store_true", help="keep the rows of --out for other scenario counts")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ph.csv")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "ph-scaling.png")
+    ap.add_argument("--plot-only", action="store_true", help="redraw --plot from the rows in --out")
     args = ap.parse_args(argv)
+    if args.plot_only:
+        plot(list(csv.DictReader(args.out.open())), args.plot, f"{args.offers} offers x {args.periods} periods")
+        return 0
     base = generate(args.offers, args.periods, "plain")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,24 +140,7 @@ def main(argv=None) -> int:
     from optimizer.output.files import write_atomic
 
     write_atomic(args.out, buf.getvalue())
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for engine in dict.fromkeys(r["engine"] for r in rows):
-        mine = [r for r in rows if r["engine"] == engine]
-        ax.plot([r["scenarios"] for r in mine], [r["wall_s"] for r in mine], marker="o", label=engine)
-    ax.set_xlabel("sampled scenarios")
-    ax.set_ylabel("wall seconds (plan solve)")
-    ax.set_xscale("log")
-    ax.set_title(f"Extensive form vs progressive hedging, {args.offers} offers x {args.periods} periods")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    write_atomic(args.plot, buf.getvalue())
+    plot(rows, args.plot, f"{args.offers} offers x {args.periods} periods")
     return 0
 
 
