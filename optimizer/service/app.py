@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from models.errors import InputError
 from models.instance import Instance
 from models.result import SCHEMA_VERSION, Cost, Result
-from optimizer.service.jobs import Store, noop, solve_in_worker, warm_up
+from optimizer.service.jobs import Store, noop, run_timed, solve_in_worker, warm_up
 
 log = logging.getLogger("plan.service")
 
@@ -207,6 +207,8 @@ class SolvePool:
     not only HiGHS's time: a solve still running `grace` seconds past its own time limit gets
     its workers killed and replaced (a process pool cannot lose one worker alone, so the other
     solves in flight then fail with 503 and Retry-After; sweep points are retried once).
+    The clock starts when a worker starts the call (the worker says so on a queue), not when the
+    executor hands the call to its queue: a solve waiting behind a long one is not running late.
     """
 
     def __init__(self, workers: int, queue_limit: int, threads: int = 1, grace: float = 60.0,
@@ -218,9 +220,11 @@ class SolvePool:
         self.memory_mb = memory_mb
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._tokens = itertools.count()
+        self._starts: dict[ProcessPoolExecutor, Any] = {}  # executor -> queue of (token, time started)
         self._executor = self._new_executor()
-        self._limits: dict[Future, tuple[float, ProcessPoolExecutor]] = {}  # future -> wall-clock seconds allowed
-        self._started: dict[Future, float] = {}
+        self._limits: dict[int, tuple[Future, float, ProcessPoolExecutor]] = {}  # token -> wall-clock s allowed
+        self._started: dict[int, float] = {}  # token -> time.time() when its worker started it
         self.overran: set[Future] = set()
         self._stop = threading.Event()
         self._watchdog = threading.Thread(target=self._watch, name="solve-watchdog", daemon=True)
@@ -228,37 +232,46 @@ class SolvePool:
 
     def _new_executor(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server has threads (event loop, job runner) that fork would copy mid-state
-        return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=warm_up, initargs=(self.threads, self.memory_mb), max_tasks_per_child=500,
+        context = multiprocessing.get_context("spawn")
+        starts = context.Queue()  # one per executor: a worker killed mid-put can only jam its own
+        executor = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=context,
+            initializer=warm_up, initargs=(self.threads, self.memory_mb, starts), max_tasks_per_child=500,
         )
+        self._starts[executor] = starts
+        return executor
+
+    def _drain_starts(self) -> None:
+        for starts in list(self._starts.values()):
+            while True:
+                try:
+                    token, started = starts.get_nowait()
+                except (queue.Empty, OSError, ValueError, EOFError):
+                    break
+                with self._lock:
+                    if token in self._limits:
+                        self._started[token] = started
 
     def _watch(self) -> None:
         while not self._stop.wait(0.25):
-            now = time.monotonic()
+            self._drain_starts()
+            now = time.time()  # the workers' stamps are time.time(): one clock across processes
             with self._lock:
-                late = []
-                for fut, (allowed, executor) in self._limits.items():
-                    if fut.done():
-                        continue
-                    if fut.running():
-                        started = self._started.setdefault(fut, now)
-                        if now - started > allowed:
-                            late.append((fut, executor))
+                late = [(token, fut, executor) for token, (fut, allowed, executor) in self._limits.items()
+                        if not fut.done() and token in self._started and now - self._started[token] > allowed]
                 doomed = []
-                for fut, executor in late:
+                for token, fut, executor in late:
                     self.overran.add(fut)
-                    self._limits.pop(fut, None)
+                    self._limits.pop(token, None)
+                    self._started.pop(token, None)
                     if executor is self._executor:
                         log.error("a solve ran over its wall-clock limit; replacing the solver processes")
                         self._executor = self._new_executor()
                         doomed.append(executor)
+                for executor in doomed:
+                    self._starts.pop(executor, None)
             for executor in doomed:  # outside the lock: cancelling runs done-callbacks that take it
                 _kill_workers(executor)
-
-    def wall_limit(self, fut: Future) -> float | None:
-        entry = self._limits.get(fut)
-        return entry[0] if entry else None
 
     @property
     def in_flight(self) -> int:
@@ -272,31 +285,34 @@ class SolvePool:
     def submit(self, fn, *args, background: bool = False, wall_limit: float | None = None) -> Future | None:
         """Submit, or None when full. Background work (sweep points) only takes an idle worker,
         so interactive solves never wait behind a whole sweep. `wall_limit`: seconds the call may
-        run (the watchdog adds `grace`)."""
+        run once a worker has started it (the watchdog adds `grace`)."""
         with self._lock:
             limit = self.workers if background else self.workers + self.queue_limit
             if self._in_flight >= limit:
                 return None
+            token = next(self._tokens)
             executor = self._executor
             try:
-                fut = executor.submit(fn, *args)
+                fut = executor.submit(run_timed, token, fn, *args)
             except BrokenProcessPool:
+                self._starts.pop(executor, None)
                 executor = self._executor = self._new_executor()
-                fut = executor.submit(fn, *args)
+                fut = executor.submit(run_timed, token, fn, *args)
             self._in_flight += 1
             if wall_limit is not None:
-                self._limits[fut] = (wall_limit + self.grace, executor)
-        fut.add_done_callback(lambda f: self._release(f, executor))
+                self._limits[token] = (fut, wall_limit + self.grace, executor)
+        fut.add_done_callback(lambda f: self._release(f, token, executor))
         return fut
 
-    def _release(self, fut: Future, executor: ProcessPoolExecutor) -> None:
+    def _release(self, fut: Future, token: int, executor: ProcessPoolExecutor) -> None:
         with self._lock:
             self._in_flight -= 1
-            self._limits.pop(fut, None)
-            self._started.pop(fut, None)
+            self._limits.pop(token, None)
+            self._started.pop(token, None)
             broken = not fut.cancelled() and isinstance(fut.exception(), BrokenProcessPool)
             if broken and executor is self._executor:
                 log.error("a solver process died; starting a new pool")
+                self._starts.pop(executor, None)
                 self._executor = self._new_executor()
                 executor.shutdown(wait=False, cancel_futures=True)
 

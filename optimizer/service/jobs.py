@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -174,15 +175,18 @@ WARM_UP_INSTANCE = {
 }
 
 
-def warm_up(threads: int, memory_mb: int | None = None) -> None:
+def warm_up(threads: int, memory_mb: int | None = None, starts: Any = None) -> None:
     """Once per worker process: load the solver stack and run one trivial solve, so the first
     request is as fast as the rest. It also fixes HiGHS's thread count for the process (HiGHS
     keeps the first one it is given), which is why a server has one `solver_threads`.
     `memory_mb` caps the process's address space: a solve needing more fails with MemoryError
-    in its own worker instead of taking the machine's memory."""
+    in its own worker instead of taking the machine's memory. `starts`: the pool's queue on which
+    run_timed says when a call starts (the watchdog's clock)."""
     from optimizer.process import die_with_parent
 
+    global _starts
     die_with_parent()
+    _starts = starts
     if memory_mb:
         import resource
 
@@ -194,6 +198,17 @@ def warm_up(threads: int, memory_mb: int | None = None) -> None:
 
 def noop() -> None:
     return None
+
+
+_starts: Any = None  # set by warm_up in each worker
+
+
+def run_timed(token: int, fn, *args) -> Any:
+    """Run `fn(*args)` in a worker, first telling the pool's watchdog when it started: a call
+    waiting in the executor's queue is not running yet, so it cannot be running late."""
+    if _starts is not None:
+        _starts.put((token, time.time()))
+    return fn(*args)
 
 
 def solve_in_worker(data: Any, gap: float, time_limit: float, threads: int) -> tuple[str, Any]:
