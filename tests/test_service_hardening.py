@@ -31,7 +31,7 @@ from tests.test_service import AUTH, TINY_COSTS, TOKEN, Server, free_port, httpx
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hardening")
     srv = Server(folder / "plan.db", folder / "server.log", token=TOKEN, workers=1, queue=2,
-                 env={"PLAN_HEADER_TIMEOUT": "1", "PLAN_BODY_TIMEOUT": "1"}).start()
+                 env={"PLAN_HEADER_TIMEOUT": "1", "PLAN_BODY_TIMEOUT": "1", "PLAN_BODY_DEADLINE": "2"}).start()
     yield srv
     srv.kill(signal.SIGTERM)
 
@@ -128,6 +128,29 @@ def test_a_body_that_stops_arriving_gets_408(server):
             "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"horizon\":").encode()
     got = _raw(server, head, wait=8)
     assert got.startswith(b"HTTP/1.1 408"), got[:200]
+
+
+def test_a_body_that_trickles_gets_408_at_its_deadline(server):
+    """A byte every 0.3 s never pauses for the 1 s body timeout; the 2 s deadline ends it."""
+    head = (f"POST /v1/solve HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(head)
+        s.setblocking(False)
+        got, t0 = b"", time.monotonic()
+        while time.monotonic() - t0 < 10 and not got:
+            try:
+                s.sendall(b" ")
+            except OSError:  # closed by the server after its answer
+                pass
+            time.sleep(0.3)
+            try:
+                got = s.recv(65536)
+            except BlockingIOError:
+                pass
+        took = time.monotonic() - t0
+    assert got.startswith(b"HTTP/1.1 408"), got[:200]
+    assert b"did not arrive within 2 s" in got and took < 6
 
 
 # --------------------------------------------------------------------------- the app in this process

@@ -71,6 +71,7 @@ class Settings:
     worker_memory_mb: int = 4096  # address space of one worker process; a solve needing more fails alone
     header_timeout: float = 10.0  # seconds for a request's headers to arrive; then the connection is closed
     body_timeout: float = 30.0  # seconds between two pieces of a request body; then 408
+    body_deadline: float = 120.0  # seconds for a whole request body (a trickle never pauses long); then 408
     max_depth: int = 64  # nesting of a request body's JSON or YAML; deeper gets 400
     token: str | None = None  # from PLAN_API_TOKEN only
 
@@ -104,7 +105,7 @@ class Settings:
             bad.append("db must be a file: results and jobs must outlive the server")
         if self.max_time_limit <= 0:
             bad.append("max_time_limit must be > 0")
-        for name in ("job_grace", "header_timeout", "body_timeout"):
+        for name in ("job_grace", "header_timeout", "body_timeout", "body_deadline"):
             if getattr(self, name) <= 0:
                 bad.append(f"{name} must be > 0")
         if self.worker_memory_mb < 256:
@@ -399,22 +400,27 @@ def _parse_body(body: bytes, content_type: str | None) -> Any:
     raise HTTPProblem(415, f"unsupported content type {media!r}: send application/json or application/yaml")
 
 
-async def read_body(request, limit: int, timeout: float = 30.0) -> bytes:
+async def read_body(request, limit: int, timeout: float = 30.0, deadline: float = 120.0) -> bytes:
     """The body, refused with 413 as soon as it passes `limit` bytes (declared or streamed), and
-    with 408 when the client stops sending for `timeout` seconds."""
+    with 408 when the client stops sending for `timeout` seconds or has not sent it all within
+    `deadline` seconds (a byte every few seconds would never pause for `timeout`)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPProblem(413, f"request body of {int(declared):,} bytes is over the limit of {limit:,} bytes")
     chunks, size = [], 0
     stream = request.stream().__aiter__()
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
     while True:
+        left = end - loop.time()
         try:
-            chunk = await asyncio.wait_for(stream.__anext__(), timeout)
+            chunk = await asyncio.wait_for(stream.__anext__(), min(timeout, max(left, 0)))
         except StopAsyncIteration:
             break
         except asyncio.TimeoutError:
-            raise HTTPProblem(408, f"the request body stopped arriving for {timeout:g} s",
-                              headers={"Connection": "close"}) from None
+            detail = (f"the request body stopped arriving for {timeout:g} s" if left > timeout
+                      else f"the request body did not arrive within {deadline:g} s")
+            raise HTTPProblem(408, detail, headers={"Connection": "close"}) from None
         size += len(chunk)
         if size > limit:
             raise HTTPProblem(413, f"request body is over the limit of {limit:,} bytes")
@@ -625,7 +631,8 @@ def _openapi_limits(schema: dict, settings: Settings) -> None:
     problem = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     said = {
         "401": "Missing or wrong bearer token (when the server has PLAN_API_TOKEN).",
-        "408": f"The request body stopped arriving for {settings.body_timeout:g} s.",
+        "408": f"The request body stopped arriving for {settings.body_timeout:g} s, or took over"
+               f" {settings.body_deadline:g} s in all.",
         "413": f"Body over {settings.max_body_bytes:,} bytes, an instance over {settings.max_offer_periods:,}"
                f" offers x periods, or a sweep over {settings.max_sweep_points:,} points.",
         "503": "Every worker busy and the queue full, or a worker lost: retry after Retry-After seconds.",
@@ -767,7 +774,7 @@ def create_app(settings: Settings | None = None):
         if unknown:
             raise HTTPProblem(422, "unknown query option(s)", [f"{k}: not an option of /v1/solve (gap, time_limit,"
                                                               " threads)" for k in unknown])
-        body = await read_body(request, settings.max_body_bytes, settings.body_timeout)
+        body = await read_body(request, settings.max_body_bytes, settings.body_timeout, settings.body_deadline)
         data = await run_in_threadpool(parse_body, body, request.headers.get("content-type"), settings.max_depth)
         instance_data, options = await run_in_threadpool(
             split_request, data, SolveOptionsIn, {"gap": gap, "time_limit": time_limit, "threads": threads})
@@ -814,7 +821,7 @@ def create_app(settings: Settings | None = None):
     @app.post("/v1/sweeps", status_code=202, response_model=JobCreated, responses=problem_responses, tags=["sweeps"])
     async def create_sweep(request: Request):
         """Start a sweep: one solve per combination of parameter values, run in the background."""
-        body = await read_body(request, settings.max_body_bytes, settings.body_timeout)
+        body = await read_body(request, settings.max_body_bytes, settings.body_timeout, settings.body_deadline)
         data = await run_in_threadpool(parse_body, body, request.headers.get("content-type"), settings.max_depth)
         if not isinstance(data, dict) or "instance" not in data:
             raise HTTPProblem(422, "a sweep request is {instance, params, gap?, time_limit?}", ["instance: required"])
