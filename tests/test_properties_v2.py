@@ -249,22 +249,6 @@ requirements:
 """
 
 
-@pytest.mark.parametrize("requirement", [
-    "{id: need, metric: bf16_tflops, schedule: {2: 100}}",
-    # 1b: 1e20 FLOP over period 2 alone; a lease started in 1 is void in 2: no work can be done
-    "{id: work, metric: bf16_tflops, work_flop: 1.0e+20, from: 2}",
-])
-def test_finding_1_void_lease_cannot_meet_a_requirement(requirement):
-    # X is controlled under us-2022-10 (tpp 5000 >= 4800, link 900 >= 600), the lease runs in CN:
-    # E(L, 2) is false, W(L) = {1}; a start in 1 is active in 1-2 but void in 2. Nothing gives
-    # capacity in period 2, so cap >= 100 there cannot hold: infeasible.
-    inst = validate(yaml.safe_load(FINDING_1.replace("REQUIREMENT", requirement)))
-    assert brute_force(inst).status == "infeasible"
-    assert reference_solve(inst).status == "infeasible"
-    assert finding_1(inst)
-    assert solve_instance(inst, SolveOptions(gap=0)).status == "infeasible"
-
-
 FINDING_2 = """
 name: blocked-lease
 horizon: {periods: 2}
@@ -279,14 +263,20 @@ requirements:
 """
 
 
-@pytest.mark.parametrize("requirement", [
-    "{id: need, metric: bf16_tflops, schedule: {1: 100}}",
-    "{id: work, metric: bf16_tflops, work_flop: 1.0e+20, until: 1}",
-])
-def test_finding_2_lease_blocked_at_placement_cannot_meet_a_requirement(requirement):
-    # E(L, 1) is false (us-2022-10 in 1: X controlled, the lease runs in CN): W(L) = {2}, nothing
-    # is active in period 1, so the requirement there cannot hold: infeasible.
-    inst = validate(yaml.safe_load(FINDING_2.replace("REQUIREMENT", requirement)))
+@pytest.mark.parametrize("finding, requirement", [
+    # 1: X is controlled under us-2022-10 (tpp 5000 >= 4800, link 900 >= 600), the lease runs in
+    # CN: E(L, 2) is false, W(L) = {1}; a start in 1 is active in 1-2 but void in 2. Nothing
+    # gives capacity in period 2, so cap >= 100 there cannot hold: infeasible.
+    (FINDING_1, "{id: need, metric: bf16_tflops, schedule: {2: 100}}"),
+    # 1b: 1e20 FLOP over period 2 alone; a lease started in 1 is void in 2: no work can be done
+    (FINDING_1, "{id: work, metric: bf16_tflops, work_flop: 1.0e+20, from: 2}"),
+    # 2: E(L, 1) is false (us-2022-10 in 1: X controlled, the lease runs in CN): W(L) = {2},
+    # nothing is active in period 1, so the requirement there cannot hold: infeasible.
+    (FINDING_2, "{id: need, metric: bf16_tflops, schedule: {1: 100}}"),
+    (FINDING_2, "{id: work, metric: bf16_tflops, work_flop: 1.0e+20, until: 1}"),
+], ids=["1-void-lease", "1b-void-lease-work", "2-blocked-lease", "2-blocked-lease-work"])
+def test_findings_1_and_2_a_lease_void_or_blocked_cannot_meet_a_requirement(finding, requirement):
+    inst = validate(yaml.safe_load(finding.replace("REQUIREMENT", requirement)))
     assert brute_force(inst).status == "infeasible"
     assert reference_solve(inst).status == "infeasible"
     assert finding_1(inst)
